@@ -1,0 +1,1 @@
+"""Subcommands of the ``loretrack`` CLI (see :mod:`loretrack_plugin.cli`)."""

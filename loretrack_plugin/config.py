@@ -1,0 +1,122 @@
+"""One network configuration from which every size is derived.
+
+The official code hard-codes sizes in several places that silently disagree (method.md P1); here the
+search/template sizes, the token split, the feature grids and the heatmap size all come from
+:class:`NetConfig`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+PATCH = 16
+
+
+class ConfigError(ValueError):
+    """A network configuration that cannot be built."""
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Architecture of an OSTrack/LoReTrack one-stream tracker.
+
+    Attributes:
+        search_size: side of the search crop in pixels (multiple of 16).
+        template_size: side of the template crop in pixels (multiple of 16, <= search_size).
+        embed_dim, depth, num_heads, mlp_ratio: ViT width/depth (default ViT-B/16: 768/12/12/4).
+        head_channels: width of the first center-head conv (official 256; then /2, /4, /8).
+        drop_path_rate: stochastic depth, spread linearly from 0 over the blocks (training only).
+        ce_loc: 0-based indices of candidate-elimination blocks (empty = no CE, the LoReTrack case).
+        ce_keep_ratio: fraction of search tokens each CE block keeps at test time.
+        pretrain_img_size: image size of the ImageNet backbone whose ``pos_embed`` (1 + (s/16)^2 rows)
+            and ``cls_token`` stay registered (unused in forward) for key compatibility.
+    """
+
+    search_size: int = 256
+    template_size: int = 128
+    embed_dim: int = 768
+    depth: int = 12
+    num_heads: int = 12
+    mlp_ratio: float = 4.0
+    head_channels: int = 256
+    drop_path_rate: float = 0.0
+    ce_loc: Tuple[int, ...] = field(default_factory=tuple)
+    ce_keep_ratio: float = 0.7
+    pretrain_img_size: int = 224
+
+    def __post_init__(self):
+        object.__setattr__(self, "ce_loc", tuple(int(i) for i in (self.ce_loc or ())))
+        for name in ("search_size", "template_size"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v <= 0 or v % PATCH:
+                raise ConfigError(f"{name}={v!r} must be a positive multiple of {PATCH}")
+        if self.template_size > self.search_size:
+            raise ConfigError(f"template_size={self.template_size} is larger than search_size={self.search_size}")
+        if self.embed_dim % self.num_heads:
+            raise ConfigError(f"embed_dim={self.embed_dim} is not divisible by num_heads={self.num_heads}")
+        if self.head_channels % 8:
+            raise ConfigError(f"head_channels={self.head_channels} must be a multiple of 8")
+        if self.pretrain_img_size % PATCH:
+            raise ConfigError(f"pretrain_img_size={self.pretrain_img_size} must be a multiple of {PATCH}")
+        bad = [i for i in self.ce_loc if not 0 <= i < self.depth]
+        if bad:
+            raise ConfigError(f"ce_loc {bad} outside 0..{self.depth - 1}")
+        if not 0.0 < self.ce_keep_ratio <= 1.0:
+            raise ConfigError(f"ce_keep_ratio={self.ce_keep_ratio} must be in (0, 1]")
+
+    # ---- derived sizes -------------------------------------------------------------------------
+    @property
+    def feat_size(self) -> int:
+        """F: side of the search token grid, score map and Hann window."""
+        return self.search_size // PATCH
+
+    @property
+    def template_feat_size(self) -> int:
+        return self.template_size // PATCH
+
+    @property
+    def num_search_tokens(self) -> int:
+        return self.feat_size ** 2
+
+    @property
+    def num_template_tokens(self) -> int:
+        return self.template_feat_size ** 2
+
+    @property
+    def pretrain_grid(self) -> int:
+        return self.pretrain_img_size // PATCH
+
+    @property
+    def head_dim(self) -> int:
+        return self.embed_dim // self.num_heads
+
+    @property
+    def use_ce(self) -> bool:
+        return len(self.ce_loc) > 0
+
+    def replace(self, **kw) -> "NetConfig":
+        return dataclasses.replace(self, **kw)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["ce_loc"] = list(self.ce_loc)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "NetConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown network config keys: {unknown}")
+        return cls(**d)
+
+
+def make_config(search_size: int = 256, template_size: Optional[int] = None, **kw) -> NetConfig:
+    """NetConfig with ``template_size`` defaulting to half the search size (the LoReTrack pairing)."""
+    if template_size is None:
+        if not isinstance(search_size, int) or search_size % 32:
+            raise ConfigError(f"search_size={search_size!r}: give template_size explicitly "
+                              "(half of it is not a multiple of 16)")
+        template_size = search_size // 2
+    return NetConfig(search_size=search_size, template_size=template_size, **kw)

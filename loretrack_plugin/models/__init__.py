@@ -1,0 +1,3 @@
+from .head import CenterHead, decode_peak
+from .net import TrackerNet, build_net
+from .vit import OneStreamViT, resize_pos_embed

@@ -1,0 +1,63 @@
+"""Center head and box decoding (method.md §1.6–1.7)."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+
+def _conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=True), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+def clamped_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    return torch.clamp(torch.sigmoid(x), min=1e-4, max=1 - 1e-4)
+
+
+def decode_peak(score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torch.Tensor) -> torch.Tensor:
+    """Box at the arg-max cell of ``score_map`` (B,1,F,F): normalised (cx, cy, w, h), shape (B, 4).
+
+    cx = (ix + offset_x) / F, cy = (iy + offset_y) / F, (w, h) = size at that cell; cells are
+    numbered row-major (idx = iy * F + ix), ties go to the first index like torch.max.
+    """
+    B, _, Fh, Fw = score_map.shape
+    idx = score_map.flatten(1).argmax(dim=1, keepdim=True)  # (B,1)
+    iy = torch.div(idx, Fw, rounding_mode="floor")
+    ix = idx % Fw
+    gidx = idx.unsqueeze(1).expand(B, 2, 1)
+    size = size_map.flatten(2).gather(2, gidx).squeeze(-1)
+    offset = offset_map.flatten(2).gather(2, gidx).squeeze(-1)
+    return torch.cat([(ix.to(offset.dtype) + offset[:, :1]) / Fw,
+                      (iy.to(offset.dtype) + offset[:, 1:]) / Fh, size], dim=1)
+
+
+class CenterHead(nn.Module):
+    """Three parallel conv branches (centre score, offset, size) on the (B, C, F, F) search features.
+
+    Each branch: 4 x [conv3x3 -> BN -> ReLU] with widths c, c/2, c/4, c/8 (official c = 256), then a
+    1x1 conv to 1 (score), 2 (offset x,y in cells) or 2 (size w,h as fractions of the crop).
+    Modules are registered ctr, offset, size: the official state_dict order.
+    """
+
+    def __init__(self, in_channels: int, channels: int = 256):
+        super().__init__()
+        widths = [in_channels, channels, channels // 2, channels // 4, channels // 8]
+        for branch in ("ctr", "offset", "size"):
+            for j in range(4):
+                setattr(self, f"conv{j + 1}_{branch}", _conv_bn_relu(widths[j], widths[j + 1]))
+        self.conv5_ctr = nn.Conv2d(widths[-1], 1, 1)
+        self.conv5_offset = nn.Conv2d(widths[-1], 2, 1)
+        self.conv5_size = nn.Conv2d(widths[-1], 2, 1)
+        for p in self.parameters():
+            if p.dim() > 1:
+                nn.init.xavier_uniform_(p)
+
+    def _branch(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        for j in range(1, 5):
+            x = getattr(self, f"conv{j}_{name}")(x)
+        return getattr(self, f"conv5_{name}")(x)
+
+    def forward(self, feat: torch.Tensor):
+        score = clamped_sigmoid(self._branch(feat, "ctr"))
+        offset = self._branch(feat, "offset")
+        size = clamped_sigmoid(self._branch(feat, "size"))
+        return score, size, offset

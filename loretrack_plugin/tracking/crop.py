@@ -1,0 +1,66 @@
+"""The square crop around a box, shared by tracking and training (method.md §3.3, §5.2).
+
+Reproduces the official ``sample_target`` bit for bit: side ``ceil(sqrt(w*h) * factor)``, corner by
+Python ``round`` (halves to even), zero padding with one extra pixel on the right/bottom whenever the
+crop touches that border (the last image column/row is replaced by padding), ``cv2.resize``
+INTER_LINEAR to the output side.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+
+def crop_side(box: Sequence[float], factor: float) -> int:
+    """Side in pixels of the square crop for an (x, y, w, h) box."""
+    w, h = float(box[2]), float(box[3])
+    side = math.ceil(math.sqrt(w * h) * factor)
+    if not side >= 1:  # also catches NaN
+        raise ValueError(f"box {list(map(float, box))} is too small to crop (side {side})")
+    return side
+
+
+def sample_target(image: np.ndarray, box: Sequence[float], factor: float, output_size: Optional[int] = None
+                  ) -> Tuple[np.ndarray, float, np.ndarray]:
+    """Crop a square of side ``ceil(sqrt(w*h)*factor)`` centred on ``box`` = (x, y, w, h).
+
+    Returns (patch (out, out, C) uint8, resize_factor = out / side, pad_mask (out, out) bool with True
+    on padding). With ``output_size=None`` the patch keeps the crop side and the factor is 1.
+    """
+    x, y, w, h = (float(v) for v in box)
+    side = crop_side(box, factor)
+    x1 = round(x + 0.5 * w - side * 0.5)
+    y1 = round(y + 0.5 * h - side * 0.5)
+    x2, y2 = x1 + side, y1 + side
+    H, W = image.shape[:2]
+    x1_pad, y1_pad = max(0, -x1), max(0, -y1)
+    x2_pad, y2_pad = max(x2 - W + 1, 0), max(y2 - H + 1, 0)
+    # identical slicing to the official code (including its numpy semantics at the borders)
+    patch = image[y1 + y1_pad:y2 - y2_pad, x1 + x1_pad:x2 - x2_pad]
+    patch = cv2.copyMakeBorder(patch, y1_pad, y2_pad, x1_pad, x2_pad, cv2.BORDER_CONSTANT)
+    ph, pw = patch.shape[:2]
+    mask = np.ones((ph, pw))
+    mask[y1_pad:(-y2_pad if y2_pad else None), x1_pad:(-x2_pad if x2_pad else None)] = 0
+    if output_size is None:
+        return patch, 1.0, mask.astype(bool)
+    patch = cv2.resize(patch, (output_size, output_size))
+    mask = cv2.resize(mask, (output_size, output_size)).astype(bool)
+    return patch, output_size / side, mask
+
+
+def box_to_crop(box: Sequence[float], crop_box: Sequence[float], resize_factor: float, output_size: int,
+                normalize: bool = True) -> np.ndarray:
+    """Map an image (x, y, w, h) box into the crop taken around ``crop_box`` (training labels).
+
+    Uses the official ``(out - 1) / 2`` centre convention of ``transform_image_to_crop`` (the tracker
+    maps back with ``side / 2``: a half-pixel inconsistency inherited from OSTrack, pitfall P8).
+    """
+    b = np.asarray(box, dtype=np.float64)
+    c = np.asarray(crop_box, dtype=np.float64)
+    center = (output_size - 1) / 2 + ((b[:2] + 0.5 * b[2:]) - (c[:2] + 0.5 * c[2:])) * resize_factor
+    wh = b[2:] * resize_factor
+    out = np.concatenate([center - 0.5 * wh, wh])
+    return out / output_size if normalize else out
