@@ -157,11 +157,11 @@ class OneStreamViT(nn.Module):
         ``ce_keep_ratio``: overrides the CE keep ratio (training schedule); None = config value.
         """
         cfg = self.cfg
+        if z.shape[-2:] != (cfg.template_size,) * 2 or x.shape[-2:] != (cfg.search_size,) * 2:
+            raise ValueError(f"input sizes {tuple(z.shape[-2:])}/{tuple(x.shape[-2:])} do not match the network: "
+                             f"expected template {cfg.template_size}px and search {cfg.search_size}px")
         z = self.patch_embed(z) + self.pos_embed_z
         x = self.patch_embed(x) + self.pos_embed_x
-        if x.shape[1] != cfg.num_search_tokens or z.shape[1] != cfg.num_template_tokens:
-            raise ValueError(f"input sizes do not match the network: expected template {cfg.template_size}px "
-                             f"and search {cfg.search_size}px")
         tokens = torch.cat([z, x], dim=1)
         nz = z.shape[1]
         want = set(qkv_blocks)
