@@ -1,0 +1,412 @@
+"""Readers for the training datasets of OSTrack/LoReTrack (method.md §5.1), on their real on-disk layouts.
+
+Every reader is a :class:`TrackingDataset`: a list of sequences, each with per-frame boxes
+(x, y, w, h in pixels, 0-based), a ``valid`` flag (w > 0 and h > 0) and a ``visible`` flag (valid and
+not occluded / out of view / absent, as each benchmark marks it). Frames are read on demand as RGB
+uint8 arrays; an unreadable or missing frame raises :class:`CorruptImageError` so that the sampler
+can skip it instead of crashing a long run.
+
+Layouts (``root`` is the folder given in the config):
+
+=============== ==================================================================================
+``lasot``       ``root/<class>/<class>-<k>/img/00000001.jpg``, ``groundtruth.txt``,
+                ``full_occlusion.txt``, ``out_of_view.txt``; split ``train`` (1120 sequences),
+                ``test`` (280) or a split file
+``got10k``      ``root/{train,val}/<seq>/00000001.jpg``, ``groundtruth.txt``, ``absence.label``,
+                ``cover.label`` (``root`` may also be the split folder itself); splits ``train``
+                (all 9335 training sequences), ``vot-train`` (7086) / ``vot-val`` (1249) — the
+                training sequences without the ones that overlap VOT, as indices into the
+                training list — ``val``, ``test`` or a split file
+``trackingnet`` ``root/TRAIN_<k>/anno/<seq>.txt`` and ``root/TRAIN_<k>/frames/<seq>/<i>.jpg`` (0-based);
+                chunks 0..11 by default (those present)
+``coco``        ``root/annotations/instances_train2017.json`` with images in ``root/images/train2017``
+                or ``root/train2017``; every non-crowd object is a one-frame sequence
+``otb``         any folder of ``<seq>/img/*.jpg`` + ``<seq>/groundtruth_rect.txt`` (``,``, tab or space
+                separated; ``groundtruth_rect.<n>.txt`` gives sequence ``<seq>.<n>``)
+=============== ==================================================================================
+
+Shipped split files (``loretrack_plugin/data/splits``): ``lasot_train.txt`` / ``lasot_test.txt`` (from
+the sequence lists bundled with the got10k toolkit) and ``got10k_vot_train.txt`` /
+``got10k_vot_val.txt`` (0-based indices into the sorted GOT-10k training list, the lists that
+pytracking and OSTrack use for ``GOT10K_vottrain`` / ``GOT10K_votval``).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Sequence, Union
+
+import cv2
+import numpy as np
+
+log = logging.getLogger("loretrack")
+
+SPLIT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "splits")
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+class CorruptImageError(IOError):
+    """A frame that is missing or cannot be decoded."""
+
+    def __init__(self, path: str, reason: str = "cannot be decoded"):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+
+
+def read_rgb(path: str) -> np.ndarray:
+    """Read an image file as an (H, W, 3) RGB uint8 array; raise CorruptImageError if impossible."""
+    if not os.path.isfile(path):
+        raise CorruptImageError(path, "missing")
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None or img.size == 0:
+        raise CorruptImageError(path)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def read_boxes(path: str) -> np.ndarray:
+    """(N, 4) float64 boxes from a text file with one x,y,w,h row per frame (``,``/tab/space separated).
+
+    ``NaN`` entries are kept (they make the frame invalid).
+    """
+    with open(path) as f:
+        text = f.read()
+    values = re.split(r"[,\s;]+", text.strip())
+    if values == [""]:
+        return np.zeros((0, 4))
+    try:
+        arr = np.array([float(v) for v in values], dtype=np.float64)
+    except ValueError as e:
+        raise ValueError(f"{path}: not a box file ({e})") from None
+    if arr.size % 4:
+        raise ValueError(f"{path}: {arr.size} numbers, not a multiple of 4 (expected x,y,w,h rows)")
+    return arr.reshape(-1, 4)
+
+
+def _read_flags(path: str, n: int) -> Optional[np.ndarray]:
+    """0/1 (or small integer) flags, one per frame, in one line or one per line; None if the file is absent."""
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        vals = [int(float(v)) for v in re.split(r"[,\s]+", f.read().strip()) if v]
+    if len(vals) < n:
+        raise ValueError(f"{path}: {len(vals)} flags for {n} frames")
+    return np.asarray(vals[:n])
+
+
+def read_split_file(path: str) -> List[str]:
+    """Non-empty, non-comment lines of a split file."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"split file not found: {path}")
+    with open(path) as f:
+        return [s.strip() for s in f if s.strip() and not s.lstrip().startswith("#")]
+
+
+def shipped_split(name: str) -> str:
+    return os.path.join(SPLIT_DIR, name)
+
+
+@dataclass
+class SequenceInfo:
+    """Per-frame annotation of one sequence: boxes (N, 4) x,y,w,h px, valid (N,) and visible (N,) bool."""
+    bbox: np.ndarray
+    valid: np.ndarray
+    visible: np.ndarray
+
+    @classmethod
+    def from_boxes(cls, bbox: np.ndarray, visible: Optional[np.ndarray] = None) -> "SequenceInfo":
+        bbox = np.asarray(bbox, dtype=np.float64).reshape(-1, 4)
+        with np.errstate(invalid="ignore"):
+            valid = np.isfinite(bbox).all(1) & (bbox[:, 2] > 0) & (bbox[:, 3] > 0)
+        vis = valid if visible is None else (np.asarray(visible, dtype=bool) & valid)
+        return cls(bbox, valid, vis)
+
+    def __len__(self) -> int:
+        return len(self.bbox)
+
+
+class TrackingDataset:
+    """A set of annotated sequences. Subclasses fill ``self._names`` and implement the two hooks."""
+
+    name = "dataset"
+    is_video = True
+    cache_size = 256
+
+    def __init__(self, root: str, sequences: Optional[Iterable[str]] = None):
+        self.root = os.fspath(root)
+        if not os.path.isdir(self.root):
+            raise FileNotFoundError(f"{self.name} dataset root not found: {self.root}")
+        self._names: List[str] = []
+        self._keep = None if sequences is None else list(sequences)
+        self._cache: "OrderedDict[int, SequenceInfo]" = OrderedDict()
+
+    def _filter(self, names: List[str]) -> List[str]:
+        """Apply the ``sequences=`` selection (exact names) and fail if nothing is left."""
+        if self._keep is not None:
+            have = set(names)
+            missing = [n for n in self._keep if n not in have]
+            if missing:
+                raise ValueError(f"{self.name} at {self.root}: sequences not found: {missing[:5]}"
+                                 f"{' ...' if len(missing) > 5 else ''}")
+            names = [n for n in names if n in set(self._keep)]
+        if not names:
+            raise ValueError(f"{self.name} at {self.root}: no sequences found")
+        return names
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.root!r}, {len(self)} sequences)"
+
+    def sequence_name(self, index: int) -> str:
+        return self._names[index]
+
+    def sequence_info(self, index: int) -> SequenceInfo:
+        info = self._cache.get(index)
+        if info is None:
+            info = self._load_info(index)
+            self._cache[index] = info
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(index)
+        return info
+
+    def frame(self, index: int, frame_id: int) -> np.ndarray:
+        """RGB uint8 frame ``frame_id`` (0-based) of sequence ``index``."""
+        return read_rgb(self.frame_path(index, frame_id))
+
+    # hooks ------------------------------------------------------------------------------------
+    def _load_info(self, index: int) -> SequenceInfo:
+        raise NotImplementedError
+
+    def frame_path(self, index: int, frame_id: int) -> str:
+        raise NotImplementedError
+
+
+class Lasot(TrackingDataset):
+    """LaSOT. ``split``: ``'train'`` (default), ``'test'``, ``None`` (every sequence on disk) or a split file."""
+
+    name = "lasot"
+
+    def __init__(self, root: str, split: Optional[str] = "train", sequences=None):
+        super().__init__(root, sequences)
+        if split is None:
+            names = sorted(s for c in _subdirs(self.root) for s in _subdirs(os.path.join(self.root, c))
+                           if os.path.isfile(os.path.join(self.root, c, s, "groundtruth.txt")))
+        else:
+            listed = read_split_file(shipped_split(f"lasot_{split}.txt") if split in ("train", "test") else split)
+            names = [n for n in listed if os.path.isdir(self._seq_dir(n))]
+            if names and len(names) < len(listed):
+                log.warning("lasot: %d of %d sequences of split %r are missing under %s", len(listed) - len(names),
+                            len(listed), split, self.root)
+        self._names = self._filter(names)
+
+    def _seq_dir(self, name: str) -> str:
+        return os.path.join(self.root, name.rsplit("-", 1)[0], name)
+
+    def _load_info(self, index):
+        d = self._seq_dir(self._names[index])
+        bbox = read_boxes(os.path.join(d, "groundtruth.txt"))
+        occ = _read_flags(os.path.join(d, "full_occlusion.txt"), len(bbox))
+        oov = _read_flags(os.path.join(d, "out_of_view.txt"), len(bbox))
+        vis = np.ones(len(bbox), bool)
+        if occ is not None:
+            vis &= occ == 0
+        if oov is not None:
+            vis &= oov == 0
+        return SequenceInfo.from_boxes(bbox, vis)
+
+    def frame_path(self, index, frame_id):
+        return os.path.join(self._seq_dir(self._names[index]), "img", f"{frame_id + 1:08d}.jpg")
+
+
+class Got10k(TrackingDataset):
+    """GOT-10k. ``split``: ``'train'``, ``'vot-train'``, ``'vot-val'``, ``'val'``, ``'test'`` or a split file
+    (sequence names, or integer indices into the training list)."""
+
+    name = "got10k"
+    INDEX_SPLITS = {"vot-train": "got10k_vot_train.txt", "vot-val": "got10k_vot_val.txt"}
+
+    def __init__(self, root: str, split: str = "train", sequences=None):
+        super().__init__(root, sequences)
+        sub = "val" if split == "val" else "test" if split == "test" else "train"
+        self.split_dir = os.path.join(self.root, sub) if os.path.isdir(os.path.join(self.root, sub)) else self.root
+        all_names = self._list(self.split_dir)
+        if split in ("train", "val", "test"):
+            names = all_names
+        else:
+            listed = read_split_file(shipped_split(self.INDEX_SPLITS[split]) if split in self.INDEX_SPLITS else split)
+            if all(s.isdigit() for s in listed):
+                idx = [int(s) for s in listed]
+                if max(idx) >= len(all_names):
+                    raise ValueError(f"got10k split {split!r} indexes sequence {max(idx)} of the training list, but "
+                                     f"{self.split_dir} holds only {len(all_names)} sequences (index splits need the "
+                                     "complete GOT-10k training set)")
+                names = [all_names[i] for i in idx]
+            else:
+                have = set(all_names)
+                names = [n for n in listed if n in have]
+        self._names = self._filter(names)
+
+    @staticmethod
+    def _list(d: str) -> List[str]:
+        lst = os.path.join(d, "list.txt")
+        if os.path.isfile(lst):
+            return read_split_file(lst)
+        return sorted(s for s in _subdirs(d) if os.path.isfile(os.path.join(d, s, "groundtruth.txt")))
+
+    def _load_info(self, index):
+        d = os.path.join(self.split_dir, self._names[index])
+        bbox = read_boxes(os.path.join(d, "groundtruth.txt"))
+        absent = _read_flags(os.path.join(d, "absence.label"), len(bbox))
+        cover = _read_flags(os.path.join(d, "cover.label"), len(bbox))
+        vis = np.ones(len(bbox), bool)
+        if absent is not None:
+            vis &= absent == 0
+        if cover is not None:
+            vis &= cover > 0
+        return SequenceInfo.from_boxes(bbox, vis)
+
+    def frame_path(self, index, frame_id):
+        return os.path.join(self.split_dir, self._names[index], f"{frame_id + 1:08d}.jpg")
+
+
+class TrackingNet(TrackingDataset):
+    """TrackingNet training chunks ``TRAIN_<k>`` (``chunks=None``: every chunk present)."""
+
+    name = "trackingnet"
+
+    def __init__(self, root: str, chunks: Optional[Sequence[int]] = None, sequences=None):
+        super().__init__(root, sequences)
+        if chunks is None:
+            chunks = [k for k in range(12) if os.path.isdir(os.path.join(self.root, f"TRAIN_{k}"))]
+            if not chunks:
+                raise FileNotFoundError(f"trackingnet: no TRAIN_<k> folders under {self.root}")
+        self._seqs = []
+        for k in chunks:
+            anno = os.path.join(self.root, f"TRAIN_{k}", "anno")
+            if not os.path.isdir(anno):
+                raise FileNotFoundError(f"trackingnet: annotation folder not found: {anno}")
+            self._seqs += [(k, f[:-4]) for f in sorted(os.listdir(anno)) if f.endswith(".txt")]
+        names = self._filter([s for _, s in self._seqs])
+        keep = set(names)
+        self._seqs = [s for s in self._seqs if s[1] in keep]
+        self._names = [s for _, s in self._seqs]
+
+    def _load_info(self, index):
+        k, s = self._seqs[index]
+        return SequenceInfo.from_boxes(read_boxes(os.path.join(self.root, f"TRAIN_{k}", "anno", s + ".txt")))
+
+    def frame_path(self, index, frame_id):
+        k, s = self._seqs[index]
+        return os.path.join(self.root, f"TRAIN_{k}", "frames", s, f"{frame_id}.jpg")
+
+
+class Coco(TrackingDataset):
+    """COCO detection boxes as one-frame sequences (template and search come from the same image)."""
+
+    name = "coco"
+    is_video = False
+
+    def __init__(self, root: str, split: str = "train2017", sequences=None):
+        super().__init__(root, sequences)
+        anno = os.path.join(self.root, "annotations", f"instances_{split}.json")
+        if not os.path.isfile(anno):
+            raise FileNotFoundError(f"coco: annotation file not found: {anno}")
+        self.image_dir = next((d for d in (os.path.join(self.root, "images", split), os.path.join(self.root, split))
+                               if os.path.isdir(d)), None)
+        if self.image_dir is None:
+            raise FileNotFoundError(f"coco: image folder not found: {self.root}/images/{split} or {self.root}/{split}")
+        with open(anno) as f:
+            data = json.load(f)
+        files = {im["id"]: im["file_name"] for im in data.get("images", [])}
+        anns = [a for a in data.get("annotations", []) if not a.get("iscrowd", 0) and a.get("image_id") in files]
+        # compact arrays instead of the parsed JSON: data-loader workers share them copy-on-write
+        self._boxes = np.array([a["bbox"] for a in anns], dtype=np.float64).reshape(-1, 4)
+        self._files = [files[a["image_id"]] for a in anns]
+        names = [str(a["id"]) for a in anns]
+        del data
+        keep = set(self._filter(names))
+        if len(keep) < len(names):
+            sel = [i for i, n in enumerate(names) if n in keep]
+            self._boxes, self._files = self._boxes[sel], [self._files[i] for i in sel]
+            names = [names[i] for i in sel]
+        self._names = names
+
+    def _load_info(self, index):
+        return SequenceInfo.from_boxes(self._boxes[index:index + 1])
+
+    def frame_path(self, index, frame_id):
+        return os.path.join(self.image_dir, self._files[index])
+
+
+class OtbFolder(TrackingDataset):
+    """Any OTB-layout folder: ``<seq>/img/*.jpg`` (sorted) and ``<seq>/groundtruth_rect[.<n>].txt``."""
+
+    name = "otb"
+
+    def __init__(self, root: str, sequences=None):
+        super().__init__(root, sequences)
+        self._seqs: Dict[str, tuple] = {}
+        for s in _subdirs(self.root):
+            d = os.path.join(self.root, s)
+            if not os.path.isdir(os.path.join(d, "img")):
+                continue
+            for f in sorted(os.listdir(d)):
+                m = re.fullmatch(r"groundtruth_rect(?:\.(\d+))?\.txt", f)
+                if m:
+                    self._seqs[s if m.group(1) is None else f"{s}.{m.group(1)}"] = (d, f)
+        self._names = self._filter(sorted(self._seqs))
+        self._frames: Dict[str, List[str]] = {}
+
+    def _frame_files(self, name: str) -> List[str]:
+        if name not in self._frames:
+            d = os.path.join(self._seqs[name][0], "img")
+            self._frames[name] = sorted(f for f in os.listdir(d) if f.lower().endswith(IMAGE_EXTS))
+        return self._frames[name]
+
+    def _load_info(self, index):
+        name = self._names[index]
+        d, f = self._seqs[name]
+        bbox = read_boxes(os.path.join(d, f))
+        n = len(self._frame_files(name))
+        if n != len(bbox):
+            log.warning("otb: %s has %d frames and %d boxes; using the first %d", name, n, len(bbox), min(n, len(bbox)))
+            bbox = bbox[:n]
+        return SequenceInfo.from_boxes(bbox)
+
+    def frame_path(self, index, frame_id):
+        name = self._names[index]
+        return os.path.join(self._seqs[name][0], "img", self._frame_files(name)[frame_id])
+
+
+def _subdirs(d: str) -> List[str]:
+    try:
+        return sorted(e.name for e in os.scandir(d) if e.is_dir())
+    except FileNotFoundError:
+        return []
+
+
+READERS = {"lasot": Lasot, "got10k": Got10k, "trackingnet": TrackingNet, "coco": Coco, "otb": OtbFolder}
+
+
+def build_dataset(spec: Union[dict, TrackingDataset]) -> TrackingDataset:
+    """A reader from a config entry ``{type, root, split?, chunks?, sequences?}`` (extra keys are an error)."""
+    if isinstance(spec, TrackingDataset):
+        return spec
+    spec = dict(spec)
+    kind = spec.pop("type", None)
+    if kind not in READERS:
+        raise ValueError(f"dataset type {kind!r}: expected one of {sorted(READERS)}")
+    root = spec.pop("root", None)
+    if not root:
+        raise ValueError(f"dataset {kind}: 'root' is required")
+    try:
+        return READERS[kind](root, **spec)
+    except TypeError as e:
+        raise ValueError(f"dataset {kind}: bad options {sorted(spec)} ({e})") from None

@@ -1,0 +1,76 @@
+"""Which trackers are distilled students, same-resolution baselines and the teacher.
+
+Default rules (each overridable per tracker):
+
+* **student**: the name starts with ``loretrack`` (a distilled LoReTrack);
+* **teacher**: a name containing ``teacher``; otherwise the non-student with the largest input
+  resolution (ties: the one without candidate elimination -- the LoReTrack teacher is OSTrack-384
+  without CE -- then the first name);
+* **baseline**: a non-student, non-teacher whose name starts with ``baseline`` or ``ostrack`` (or
+  contains ``baseline``) and whose resolution equals a student's, or any name starting with ``baseline``;
+* **other**: everything else.
+"""
+from __future__ import annotations
+
+from typing import Dict, Mapping, Optional
+
+ROLES = ("student", "baseline", "teacher", "other")
+LABELS = {"student": "LoReTrack (distilled)", "baseline": "Baseline (same resolution)",
+          "teacher": "Teacher", "other": "Other"}
+
+
+def parse_overrides(items) -> Dict[str, str]:
+    """``["name=role", ...]`` or a mapping -> {name: role}; ValueError on an unknown role."""
+    if not items:
+        return {}
+    pairs = items.items() if isinstance(items, Mapping) else (str(i).split("=", 1) for i in items)
+    out = {}
+    for pair in pairs:
+        if len(pair) != 2 or not pair[0].strip():
+            raise ValueError(f"family override {'='.join(pair)!r}: expected NAME=ROLE")
+        name, role = pair[0].strip(), str(pair[1]).strip().lower()
+        if role not in ROLES:
+            raise ValueError(f"family override {name}={role}: role must be one of {', '.join(ROLES)}")
+        out[name] = role
+    return out
+
+
+def assign_families(resolutions: Mapping[str, Optional[int]], uses_ce: Mapping[str, bool] = None,
+                    overrides: Mapping[str, str] = None) -> Dict[str, str]:
+    """{tracker: role} from names and search resolutions (None = unknown).
+
+    Overrides are applied first and constrain the automatic rules: a tracker forced to ``teacher``
+    suppresses the automatic teacher choice.
+    """
+    uses_ce = uses_ce or {}
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(resolutions))
+    if unknown:
+        raise ValueError(f"family override for unknown tracker(s) {', '.join(unknown)} "
+                         f"(trackers: {', '.join(sorted(resolutions))})")
+    role: Dict[str, str] = {}
+    for name in resolutions:
+        if name in overrides:
+            role[name] = overrides[name]
+        elif name.lower().startswith("loretrack"):
+            role[name] = "student"
+    if "teacher" not in role.values():
+        named = [n for n in resolutions if n not in role and "teacher" in n.lower()]
+        if named:
+            role[named[0]] = "teacher"
+        else:
+            cands = [n for n in resolutions if n not in role and resolutions[n] is not None]
+            if cands:
+                best = max(cands, key=lambda n: (resolutions[n], not uses_ce.get(n, False), -cands.index(n)))
+                role[best] = "teacher"
+    student_res = {resolutions[n] for n, r in role.items() if r == "student" and resolutions[n] is not None}
+    for name in resolutions:
+        if name in role:
+            continue
+        low = name.lower()
+        same_res = resolutions[name] is not None and resolutions[name] in student_res
+        if low.startswith("baseline") or (same_res and (low.startswith("ostrack") or "baseline" in low)):
+            role[name] = "baseline"
+        else:
+            role[name] = "other"
+    return role

@@ -1,0 +1,210 @@
+"""The tracking core: the official OSTrack/LoReTrack test-time loop (method.md §3), toolkit-free.
+
+Frame 0 (``init``): template = crop(frame, box, template_factor, Sz), normalised, kept for the whole
+sequence; state = box.
+
+Frame t (``update``):
+
+1. search = crop(frame, state, search_factor, Sx) with ``resize_factor`` = Sx / crop side;
+2. (score (1,1,F,F), size (1,2,F,F), offset (1,2,F,F)) = network(template, search);
+3. response = hann2d(F) * score (multiplicative window, n+1 in the cosine);
+4. peak (iy, ix) = argmax(response); box = ((ix + off_x)/F, (iy + off_y)/F, w, h) * Sx / resize_factor;
+5. map back around the previous centre (crop side / 2) and clip to the frame with a 10 px margin;
+6. state = that box, which is also the output. No scale/aspect penalty, no template update.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from .backends import (EXACT_TOL, AUTO_ORDER, Backend, EagerBackend, check_backend_name, choose_backend,
+                       create_backend, max_abs_diff)
+from .crop import sample_target
+from .inputs import check_init_box, normalise_patch, to_rgb_uint8
+from .postprocess import clip_box, crop_box_to_pixels, decode_at, hann2d, map_box_back, peak_cell
+
+log = logging.getLogger("loretrack")
+
+CLIP_MARGIN = 10
+# safety factor on the warm-up difference to eager when deciding that a frame needs eager (see _needs_eager)
+GUARD_FACTOR = 2.0
+
+
+@dataclass
+class FrameInfo:
+    """What the last ``update`` computed (for debugging, benchmarks and the VOT confidence)."""
+    peak: Tuple[int, int]            # (row, col) of the windowed peak
+    score: float                     # raw (un-windowed) score at the peak
+    resize_factor: float
+    search_box: Tuple[float, ...]    # the state the search crop was centred on
+    score_map: torch.Tensor          # (1, 1, F, F) raw score
+
+
+class TrackerCore:
+    """``init(frame, box)`` / ``update(frame) -> (box, score)`` on RGB uint8 frames, (x, y, w, h) boxes.
+
+    Args:
+        net: a :class:`loretrack_plugin.models.TrackerNet` (eval mode; its config gives the crop sizes).
+        search_factor, template_factor: crop side = ceil(sqrt(w*h) * factor).
+        backend: ``auto`` (default), ``eager``, ``openvino``, ``onnxruntime``, ``onednn`` or ``bf16``
+            (see :mod:`loretrack_plugin.tracking.backends`). ``auto`` is resolved on the first
+            ``init``: the first of AUTO_ORDER whose maps equal eager within 1e-5 on that frame.
+        threads: CPU threads for inference (None = the engine's default).
+        name: tracker name used in log messages.
+
+    The backend is built and run once (warm-up) inside ``init``, never on the first ``update``.
+    """
+
+    def __init__(self, net: nn.Module, search_factor: float, template_factor: float, backend: Optional[str] = "auto",
+                 threads: Optional[int] = None, name: str = "tracker"):
+        if not (search_factor > 0 and template_factor > 0):
+            raise ValueError(f"{name}: crop factors must be positive (search {search_factor}, "
+                             f"template {template_factor})")
+        if threads is not None and int(threads) < 1:
+            raise ValueError(f"{name}: threads={threads} must be >= 1")
+        self.net = net.eval()
+        self.cfg = net.cfg
+        self.search_factor = float(search_factor)
+        self.template_factor = float(template_factor)
+        self.requested_backend = check_backend_name(backend)
+        self.threads = None if threads is None else int(threads)
+        self.name = name
+        self.window = hann2d(self.cfg.feat_size)
+        self.backend: Optional[Backend] = None
+        self.backend_reason = ""
+        self.backend_diff = 0.0  # max |map diff| to eager on the warm-up input
+        self._eager: Optional[EagerBackend] = None
+        self.guard = True
+        self.stats = {"frames": 0, "eager_reruns": 0}
+        self.template: Optional[torch.Tensor] = None
+        self.state: Optional[list] = None
+        self.last: Optional[FrameInfo] = None
+
+    # ---- backend ---------------------------------------------------------------------------------
+    @property
+    def backend_name(self) -> Optional[str]:
+        return None if self.backend is None else self.backend.name
+
+    def _prepare_backend(self, template: torch.Tensor, search: torch.Tensor) -> None:
+        """Build (first call only) and warm up the backend on the real first crops."""
+        t0 = time.perf_counter()
+        if self.backend is None:
+            eager = self._eager = EagerBackend(self.net, threads=self.threads)
+            want = self.requested_backend
+            if want == "eager":
+                self.backend, self.backend_reason = eager, "eager (requested)"
+            elif want == "auto":
+                reference = eager(template, search)
+                self.backend, self.backend_reason, self.backend_diff = choose_backend(
+                    self.net, template, search, reference, threads=self.threads, order=AUTO_ORDER, tol=EXACT_TOL)
+            else:
+                self.backend = create_backend(want, self.net, threads=self.threads)
+                self.backend_diff = diff = max_abs_diff(self.backend(template, search), eager(template, search))
+                self.backend_reason = f"{want} (requested; max |diff| vs eager {diff:.1e} on the warm-up input)"
+            log.info("%s: backend %s, built in %.1f s", self.name, self.backend_reason, time.perf_counter() - t0)
+        self.backend(template, search)  # warm-up: first calls allocate and tune kernels
+
+    def share_backend(self, other: "TrackerCore") -> None:
+        """Use ``other``'s built backend (same network) instead of building another engine."""
+        if other.net is not self.net:
+            raise ValueError("share_backend: the trackers run different networks")
+        self.backend, self.backend_reason, self.backend_diff = other.backend, other.backend_reason, other.backend_diff
+        self._eager = other._eager
+
+    # ---- tracking --------------------------------------------------------------------------------
+    def _search_input(self, image: np.ndarray, box) -> Tuple[torch.Tensor, float]:
+        patch, resize_factor, _ = sample_target(image, box, self.search_factor, self.cfg.search_size)
+        return normalise_patch(patch), resize_factor
+
+    def init(self, frame, box_xywh) -> None:
+        """Start a sequence on ``frame`` with the target at ``box_xywh`` = (x, y, w, h) pixels."""
+        image = to_rgb_uint8(frame)
+        H, W = image.shape[:2]
+        box = check_init_box(box_xywh, H, W)
+        patch, _, _ = sample_target(image, box, self.template_factor, self.cfg.template_size)
+        self.template = normalise_patch(patch)
+        search, _ = self._search_input(image, box)
+        self._prepare_backend(self.template, search)
+        self.state = box
+        self.last = None
+
+    def forward(self, search: torch.Tensor):
+        """The network maps for a search crop against the stored template (the backend call alone)."""
+        return self.backend(self.template, search)
+
+    def search_crop(self, image: np.ndarray) -> Tuple[torch.Tensor, float]:
+        """Normalised search crop (1, 3, Sx, Sx) around the current state, and its resize factor."""
+        if self.state is None:
+            raise RuntimeError(f"{self.name}: update() called before init()")
+        return self._search_input(image, self.state)
+
+    def _next_state(self, image_hw: Tuple[int, int], maps, resize_factor: float):
+        """Steps 3-5 of the loop: (clipped new state, peak cell) from the maps of the current crop."""
+        score, size, offset = maps
+        peak = peak_cell(self.window * score)
+        pred = crop_box_to_pixels(decode_at(peak, size, offset), self.cfg.search_size, resize_factor)
+        box = map_box_back(pred, self.state, self.cfg.search_size, resize_factor)
+        return clip_box(box, image_hw[0], image_hw[1], CLIP_MARGIN), peak
+
+    def update_from_maps(self, image_hw: Tuple[int, int], maps, resize_factor: float) -> Tuple[np.ndarray, float]:
+        """Steps 3-6 of the loop on given maps (from :meth:`forward` on :meth:`search_crop`)."""
+        state, peak = self._next_state(image_hw, maps, resize_factor)
+        score = maps[0]
+        raw = float(score[0, 0, peak[0], peak[1]])
+        self.last = FrameInfo(peak=peak, score=raw, resize_factor=resize_factor, search_box=tuple(self.state),
+                              score_map=score)
+        self.state = state
+        return np.asarray(state, dtype=np.float64), raw
+
+    def update(self, frame) -> Tuple[np.ndarray, float]:
+        """Track into ``frame``: returns ((x, y, w, h) float64 array, raw score at the chosen peak)."""
+        if self.state is None:
+            raise RuntimeError(f"{self.name}: update() called before init()")
+        image = to_rgb_uint8(frame)
+        search, resize_factor = self._search_input(image, self.state)
+        maps = self.backend(self.template, search)
+        self.stats["frames"] += 1
+        if self._needs_eager(image.shape[:2], maps, resize_factor):
+            self.stats["eager_reruns"] += 1
+            maps = self._eager(self.template, search)
+        return self.update_from_maps(image.shape[:2], maps, resize_factor)
+
+    def _needs_eager(self, image_hw: Tuple[int, int], maps, resize_factor: float) -> bool:
+        """Could eager's maps, which differ from ``maps`` by about ``backend_diff``, lead to a different
+        discrete decision: another peak cell, or (through the new state) another crop side or corner?
+
+        An exact fp32 backend differs from eager by ~1e-6, which moves boxes by ~1e-3 px. That matters
+        only where the loop is discontinuous: the arg-max, ``ceil`` of the next crop side and ``round``
+        of its corner. Such frames are recomputed with eager, so the fast path follows eager's
+        trajectory instead of drifting away from it after a one-pixel crop shift.
+        """
+        if not self.guard or self._eager is None or self.backend is self._eager or not self.backend.exact:
+            return False
+        eps = GUARD_FACTOR * max(self.backend_diff, 1e-6)
+        resp = (self.window * maps[0]).flatten()
+        if resp.numel() > 1:
+            top2 = torch.topk(resp, 2).values
+            if float(top2[0] - top2[1]) <= 2 * eps:
+                return True
+        # a map error e moves the box by at most about e * crop side (sizes are fractions of the crop,
+        # offsets are in cells of crop / F)
+        px = eps * (self.cfg.search_size / resize_factor) * 1.5
+        (x, y, w, h), _ = self._next_state(image_hw, maps, resize_factor)
+        side_f = math.sqrt(w * h) * self.search_factor
+        if abs(side_f - round(side_f)) <= self.search_factor * px:
+            return True
+        side = math.ceil(side_f)
+        # round() jumps at .5; half the side error reaches the corner as well
+        tol = px * (1 + 0.5 * self.search_factor)
+        return any(abs((c - math.floor(c)) - 0.5) <= tol for c in (x + 0.5 * w - 0.5 * side, y + 0.5 * h - 0.5 * side))
+
+    def __repr__(self) -> str:
+        return (f"TrackerCore(name={self.name!r}, search={self.cfg.search_size}x{self.search_factor:g}, "
+                f"template={self.cfg.template_size}x{self.template_factor:g}, backend={self.backend_name or self.requested_backend})")

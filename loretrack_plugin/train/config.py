@@ -1,0 +1,208 @@
+"""Training configuration: one nested dict, YAML on disk, every size derived from it.
+
+A config file is merged onto :data:`DEFAULTS` (unknown keys are an error naming the key). Extras:
+
+* ``base: other.yaml`` (relative to the file) is loaded first and this file's keys override it;
+* string values may use ``${VAR}`` / ``${VAR:-default}`` (environment variables, e.g. data roots);
+* ``overrides`` (command line ``--set a.b=value``) are applied last; values are parsed as YAML.
+
+Defaults are the published OSTrack/LoReTrack recipe (method.md §4–5). ``data.template``/``data.search``
+``size: null`` means "the size of the network that consumes the crops": the trained network for
+``train``, the teacher for ``distill`` (its input is down-sampled for the student).
+"""
+from __future__ import annotations
+
+import copy
+import os
+import re
+from typing import Any, Dict, Iterable, Mapping, Optional, Union
+
+import yaml
+
+DEFAULTS: Dict[str, Any] = {
+    "name": "run",
+    "model": {
+        "search_size": 256, "template_size": None, "embed_dim": 768, "depth": 12, "num_heads": 12,
+        "mlp_ratio": 4.0, "head_channels": 256, "drop_path_rate": 0.1, "ce_loc": [], "ce_keep_ratio": 0.7,
+        "pretrain_img_size": 224,
+        "init": None,            # MAE weights ({'model': ...}) or a tracker checkpoint; None = random init
+        "freeze_bn": False,      # keep the head's BatchNorm in eval mode (running statistics)
+    },
+    "teacher": {
+        "checkpoint": None,      # --teacher overrides it
+        "search_size": 384, "template_size": 192, "embed_dim": 768, "depth": 12, "num_heads": 12,
+        "mlp_ratio": 4.0, "head_channels": 256,
+        "forward": "inference",  # inference (torch.inference_mode) | no_grad | autograd (frozen params)
+    },
+    "data": {
+        "train": {"datasets": [], "samples_per_epoch": 60000},
+        "val": {"datasets": [], "samples_per_epoch": 10000, "every": 20},
+        "template": {"size": None, "factor": 2.0, "center_jitter": 0.0, "scale_jitter": 0.0},
+        "search": {"size": None, "factor": 5.0, "center_jitter": 4.5, "scale_jitter": 0.5},
+        "max_gap": 200, "min_sequence_length": 20, "min_visible": 4,
+        "grayscale_prob": 0.05, "flip_prob": 0.5, "crop_flip_prob": 0.5, "brightness_jitter": 0.2,
+        "student_antialias": False,  # official: bilinear down-sample without antialiasing (pitfall P7)
+        "num_workers": 4,
+    },
+    "loss": {
+        "giou": 2.0, "l1": 5.0, "focal": 1.0,
+        "qkv": {"weight": 0.01, "blocks": [-1], "tensors": ["q", "k", "v"], "temperature": 4.0},
+        "disc": {"weight": 0.01, "threshold": 0.2, "inside": 0.6, "outside": 0.4, "temperature": 4.0},
+    },
+    "optim": {
+        "batch_size": 32,        # per process
+        "epochs": 300, "lr": 4e-4, "backbone_lr_mult": 0.1, "weight_decay": 1e-4,
+        "lr_drop_epoch": 240, "lr_gamma": 0.1, "grad_clip": 0.1,
+        "amp": True,             # autocast on CUDA (bf16 where supported, else fp16 + GradScaler); off on CPU
+        "ce_start_epoch": 20, "ce_warm_epochs": 80,
+    },
+    "run": {
+        "output_dir": None,      # default runs/<name>
+        "seed": 42,              # + rank for the per-process RNG (drop path)
+        "save_every": 40, "save_epochs": [], "save_last": 10, "save_every_steps": 0,
+        "log_every": 50, "tensorboard": True, "progress": True, "device": "auto", "threads": None,
+        "ddp_find_unused_parameters": False, "sync_bn": False,
+    },
+}
+
+TEACHER_FORWARD = ("inference", "no_grad", "autograd")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(ValueError):
+    """A training configuration that is malformed or inconsistent."""
+
+
+def expand_vars(value: Any) -> Any:
+    """``${VAR}`` / ``${VAR:-default}`` in strings, recursively through dicts and lists."""
+    if isinstance(value, str):
+        def sub(m):
+            v = os.environ.get(m.group(1))
+            if v is None:
+                if m.group(2) is None:
+                    raise ConfigError(f"environment variable {m.group(1)} is not set (used in {value!r})")
+                return m.group(2)
+            return v
+        return _VAR.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: expand_vars(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_vars(v) for v in value]
+    return value
+
+
+def _merge(base: dict, new: Mapping, schema: Optional[Mapping], where: str) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in new.items():
+        key = f"{where}.{k}" if where else str(k)
+        if schema is not None and k not in schema:
+            raise ConfigError(f"unknown config key {key!r}")
+        sub_schema = schema.get(k) if schema is not None else None
+        if isinstance(sub_schema, dict) and sub_schema and isinstance(v, Mapping):
+            out[k] = _merge(out.get(k) or {}, v, sub_schema, key)
+        elif isinstance(sub_schema, dict) and sub_schema and v is not None:
+            raise ConfigError(f"config key {key!r} must be a mapping, got {type(v).__name__}")
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _read_yaml(path: str, seen=()) -> dict:
+    path = os.path.abspath(path)
+    if path in seen:
+        raise ConfigError(f"{path}: 'base' chain loops")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"config file not found: {path}")
+    with open(path) as f:
+        try:
+            d = yaml.safe_load(f) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(d, dict):
+        raise ConfigError(f"{path}: a config must be a mapping")
+    base = d.pop("base", None)
+    if base:
+        parent = _read_yaml(os.path.join(os.path.dirname(path), base), seen + (path,))
+        d = _merge_raw(parent, d)
+    return d
+
+
+def _merge_raw(a: dict, b: Mapping) -> dict:
+    out = copy.deepcopy(a)
+    for k, v in b.items():
+        out[k] = _merge_raw(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
+
+
+def parse_override(item: str) -> dict:
+    """``a.b.c=value`` -> {'a': {'b': {'c': yaml(value)}}}."""
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected KEY=VALUE (e.g. optim.epochs=10)")
+    key, value = item.split("=", 1)
+    try:
+        v = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        v = value
+    d: Any = v
+    for part in reversed(key.strip().split(".")):
+        d = {part: d}
+    return d
+
+
+def load_config(config: Union[str, os.PathLike, Mapping, None] = None, overrides: Iterable[Union[str, Mapping]] = ()
+                ) -> dict:
+    """Full config dict from a YAML path or a dict (plus overrides), validated against DEFAULTS."""
+    if config is None:
+        raw, source = {}, "<defaults>"
+    elif isinstance(config, Mapping):
+        raw, source = copy.deepcopy(dict(config)), "<dict>"
+        raw.pop("base", None)
+    else:
+        source = os.fspath(config)
+        raw = _read_yaml(source)
+    for o in overrides:
+        raw = _merge_raw(raw, parse_override(o) if isinstance(o, str) else o)
+    try:
+        cfg = _merge(DEFAULTS, expand_vars(raw), DEFAULTS, "")
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
+    cfg["_source"] = source
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: dict) -> None:
+    m, o, d = cfg["model"], cfg["optim"], cfg["data"]
+    if m["template_size"] is None:
+        m["template_size"] = m["search_size"] // 2
+    if cfg["teacher"]["template_size"] is None:
+        cfg["teacher"]["template_size"] = cfg["teacher"]["search_size"] // 2
+    if cfg["teacher"]["forward"] not in TEACHER_FORWARD:
+        raise ConfigError(f"teacher.forward={cfg['teacher']['forward']!r}: expected one of {TEACHER_FORWARD}")
+    for key in ("batch_size", "epochs"):
+        if not isinstance(o[key], int) or o[key] < 1:
+            raise ConfigError(f"optim.{key}={o[key]!r} must be a positive integer")
+    for key in ("train", "val"):
+        for i, ds in enumerate(d[key]["datasets"] or []):
+            if not isinstance(ds, Mapping) or "type" not in ds or "root" not in ds:
+                raise ConfigError(f"data.{key}.datasets[{i}] must be a mapping with 'type' and 'root'")
+    for name in ("tensors",):
+        bad = [t for t in cfg["loss"]["qkv"][name] if t not in ("q", "k", "v")]
+        if bad:
+            raise ConfigError(f"loss.qkv.tensors: {bad} (allowed: q, k, v)")
+    if cfg["run"]["output_dir"] is None:
+        cfg["run"]["output_dir"] = os.path.join("runs", str(cfg["name"]))
+
+
+def net_kwargs(section: Mapping) -> dict:
+    """NetConfig keyword arguments from a ``model:`` or ``teacher:`` section."""
+    keys = ("search_size", "template_size", "embed_dim", "depth", "num_heads", "mlp_ratio", "head_channels",
+            "drop_path_rate", "ce_loc", "ce_keep_ratio", "pretrain_img_size")
+    out = {k: section[k] for k in keys if k in section}
+    if "ce_loc" in out:
+        out["ce_loc"] = tuple(out["ce_loc"] or ())
+    return out
+
+
+def dump_config(cfg: Mapping) -> str:
+    return yaml.safe_dump({k: v for k, v in cfg.items() if not k.startswith("_")}, sort_keys=False)

@@ -1,0 +1,537 @@
+"""The training loop: plain OSTrack training (``train``) and LoReTrack distillation (``distill``).
+
+One :class:`Trainer` owns the student, the optional frozen teacher, the data, the optimiser
+(AdamW: head at ``lr``, backbone at ``lr * backbone_lr_mult``, weight decay on every parameter,
+StepLR per epoch, global grad-norm clip), checkpoints, TensorBoard and the progress bar. The actor
+(:mod:`.actor`) computes the loss; the loop never looks inside it.
+
+Checkpoints (``<output_dir>/checkpoints``) use the official layout through
+:func:`loretrack_plugin.save_checkpoint` — ``OSTrack_ep%04d.pth.tar`` on the configured epochs and
+at the end, ``latest.pth.tar`` after every epoch (and every ``save_every_steps``). Besides ``net``
+they hold what an exact resume needs: optimiser, scheduler, AMP scaler, every process's RNG state,
+the global step and the step inside the epoch, and the resolved config. Samples are a pure function
+of (seed, epoch, index), so resuming replays the same stream.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+import types
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
+
+import torch
+import torch.nn as nn
+
+from ..checkpoint import extract_state_dict, infer_config, load_checkpoint, read_checkpoint_file, save_checkpoint
+from ..config import NetConfig
+from ..data.datasets import build_dataset
+from ..data.processing import CropSpec, PairProcessing
+from ..data.sampler import PairSampler, ShardedBatches, collate
+from ..models.net import TrackerNet
+from ..utils.io import write_json, write_text
+from . import distributed as ddp
+from .actor import DistillActor, TrackingActor
+from .config import ConfigError, dump_config, load_config, net_kwargs
+
+log = logging.getLogger("loretrack")
+
+ARCH_FIELDS = ("search_size", "template_size", "embed_dim", "depth", "num_heads", "mlp_ratio", "head_channels")
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN/inf: training stops, naming the step and the samples of the batch."""
+
+
+# ------------------------------------------------------------------------------------------------
+# models
+# ------------------------------------------------------------------------------------------------
+def set_train_mode(net: nn.Module, train: bool, freeze_bn: bool = False) -> None:
+    net.train(train)
+    if train and freeze_bn:
+        for m in net.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()
+
+
+def freeze(net: TrackerNet) -> TrackerNet:
+    """Frozen teacher: no parameter needs grad, eval mode, and ``train()`` cannot switch it back."""
+    for p in net.parameters():
+        p.requires_grad_(False)
+    net.eval()
+    net.train = types.MethodType(lambda self, mode=True: self, net)
+    return net
+
+
+def build_teacher(section: Mapping, path: Optional[str]) -> TrackerNet:
+    """Load the frozen teacher and check that the file is the architecture the config names."""
+    if not path:
+        raise ConfigError("distillation needs a teacher checkpoint: pass --teacher PATH (or set teacher.checkpoint)")
+    want = NetConfig(**{k: section[k] for k in ARCH_FIELDS})
+    obj = read_checkpoint_file(path)
+    sd, kind, meta = extract_state_dict(obj, path)
+    if kind == "mae":
+        raise ConfigError(f"teacher {path}: MAE backbone weights, not a trained tracker")
+    got = NetConfig.from_dict(meta["config"]) if meta.get("config") else infer_config(sd, path)
+    diff = [f"{k} {getattr(got, k)} (config: {getattr(want, k)})" for k in ARCH_FIELDS
+            if getattr(got, k) != getattr(want, k)]
+    if diff:
+        raise ConfigError(f"teacher {path} does not match the config's teacher: " + ", ".join(diff))
+    net = TrackerNet(want)
+    load_checkpoint(net, {"net": sd})
+    return freeze(net)
+
+
+def ce_keep_ratio(epoch: int, base: float, start: int, warm: int) -> float:
+    """Candidate-elimination keep ratio of epoch ``epoch`` (1-based): 1 before ``start``, cosine to
+    ``base`` over ``warm`` epochs, then ``base`` (method.md §1.5)."""
+    if epoch < start:
+        return 1.0
+    if epoch >= start + warm:
+        return base
+    return base + (1.0 - base) * 0.5 * (1.0 + math.cos(math.pi * (epoch - start) / warm))
+
+
+# ------------------------------------------------------------------------------------------------
+# data
+# ------------------------------------------------------------------------------------------------
+def _build_datasets(specs: Iterable[Mapping], info: ddp.DistInfo):
+    sets, weights = [], []
+    for spec in specs:
+        spec = dict(spec)
+        weight = float(spec.pop("weight", 1.0))
+        optional = bool(spec.pop("optional", False))
+        gen = spec.pop("generate", None)
+        root = spec.get("root")
+        if gen and root and not os.path.isdir(root):
+            if info.is_main:
+                _generate(spec["type"], root, gen)
+            ddp.barrier(info)
+        if optional and root and not os.path.isdir(root):
+            log.warning("optional %s dataset not found, skipped: %s", spec.get("type"), root)
+            continue
+        sets.append(build_dataset(spec))
+        weights.append(weight)
+    return sets, weights
+
+
+def _generate(layout: str, root: str, gen: Mapping) -> None:
+    """Create a synthetic dataset in ``layout`` at ``root`` (the tiny CPU recipe needs no download)."""
+    from ..datasets.synthetic import make_dataset  # imported lazily: only the tiny recipe needs it
+    log.info("generating synthetic %s data at %s", layout, root)
+    make_dataset(layout, root, int(gen.get("sequences", 20)), int(gen.get("frames", 60)), int(gen.get("seed", 0)))
+
+
+# ------------------------------------------------------------------------------------------------
+# trainer
+# ------------------------------------------------------------------------------------------------
+class Trainer:
+    """Build everything from a config; :meth:`fit` runs the epochs and returns the final stats.
+
+    Args:
+        config: YAML path or dict (see :mod:`.config`); ``overrides``: ``"a.b=value"`` strings.
+        mode: ``"train"`` (task loss only) or ``"distill"`` (needs a teacher).
+        teacher: teacher checkpoint path (overrides ``teacher.checkpoint``).
+        output_dir: overrides ``run.output_dir``. ``resume``: checkpoint path, or ``True`` for
+            ``<output_dir>/checkpoints/latest.pth.tar``.
+        max_steps: stop after this many optimiser steps in total (a checkpoint is still written).
+    """
+
+    def __init__(self, config: Union[str, Mapping], mode: str = "train", teacher: Optional[str] = None,
+                 output_dir: Optional[str] = None, resume: Union[str, bool, None] = None,
+                 overrides: Iterable[str] = (), max_steps: Optional[int] = None, progress: Optional[bool] = None):
+        if mode not in ("train", "distill"):
+            raise ValueError(f"mode {mode!r}: expected 'train' or 'distill'")
+        extra = list(overrides)
+        if output_dir is not None:
+            extra.append({"run": {"output_dir": os.fspath(output_dir)}})
+        if teacher is not None:
+            extra.append({"teacher": {"checkpoint": os.fspath(teacher)}})
+        self.cfg = cfg = load_config(config, extra)
+        self.mode = mode
+        self.max_steps = max_steps
+        run = cfg["run"]
+        self.out_dir = run["output_dir"]
+        self.ckpt_dir = os.path.join(self.out_dir, "checkpoints")
+        if run["threads"]:
+            torch.set_num_threads(int(run["threads"]))
+        dev = run["device"]
+        if dev == "auto":
+            dev = "cuda" if torch.cuda.is_available() else "cpu"
+        self.dist = ddp.setup(torch.device(dev).type)
+        self.device = torch.device(f"cuda:{self.dist.local_rank}" if dev == "cuda" else dev)
+        self.show_progress = (run["progress"] if progress is None else progress) and self.dist.is_main
+
+        # student: identical initialisation on every process, then a per-process RNG (drop path)
+        torch.manual_seed(run["seed"])
+        m = cfg["model"]
+        self.student = TrackerNet(NetConfig(**net_kwargs(m)))
+        if m["init"]:
+            rep = load_checkpoint(self.student, m["init"])
+            for note in rep.notes:
+                log.info("model.init %s: %s", m["init"], note)
+        # the 197-row ImageNet table and the cls token never enter forward (pitfall P9)
+        for p in (self.student.backbone.cls_token, self.student.backbone.pos_embed):
+            p.requires_grad_(False)
+        self.student.to(self.device)
+        torch.manual_seed(run["seed"] + self.dist.rank)
+
+        self.teacher = None
+        if mode == "distill":
+            self.teacher = build_teacher(cfg["teacher"], cfg["teacher"]["checkpoint"]).to(self.device)
+
+        self.model: nn.Module = self.student
+        if self.dist.enabled:
+            if run["sync_bn"] and self.device.type == "cuda":
+                self.student = nn.SyncBatchNorm.convert_sync_batchnorm(self.student)
+            self.model = nn.parallel.DistributedDataParallel(
+                self.student, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=bool(run["ddp_find_unused_parameters"]))
+
+        L = cfg["loss"]
+        if mode == "distill":
+            self.actor = DistillActor(self.model, self.teacher, L["giou"], L["l1"], L["focal"], L["qkv"], L["disc"],
+                                      antialias=cfg["data"]["student_antialias"],
+                                      teacher_forward=cfg["teacher"]["forward"])
+        else:
+            self.actor = TrackingActor(self.model, L["giou"], L["l1"], L["focal"])
+
+        o = cfg["optim"]
+        head = [p for n, p in self.student.named_parameters() if "backbone" not in n and p.requires_grad]
+        backbone = [p for n, p in self.student.named_parameters() if "backbone" in n and p.requires_grad]
+        self.optimizer = torch.optim.AdamW([{"params": head, "lr": o["lr"]},
+                                            {"params": backbone, "lr": o["lr"] * o["backbone_lr_mult"]}],
+                                           lr=o["lr"], weight_decay=o["weight_decay"])
+        self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=o["lr_drop_epoch"],
+                                                         gamma=o["lr_gamma"])
+        self.params = head + backbone
+        self.amp_dtype = None
+        if o["amp"] and self.device.type == "cuda":
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+
+        self.train_sampler, self.batches, self.loader = self._build_loader("train")
+        self.val_loader = None
+        if cfg["data"]["val"]["datasets"]:
+            self.val_sampler, _, self.val_loader = self._build_loader("val")
+
+        self.epoch = 0           # completed epochs
+        self.step = 0            # optimiser steps so far
+        self.step_in_epoch = 0   # steps done in the epoch in progress (mid-epoch checkpoints)
+        self.corrupt_count = 0
+        self._corrupt_seen = set()
+        self.history: List[dict] = []
+        self.writer = None
+        if resume:
+            self.resume(os.path.join(self.ckpt_dir, "latest.pth.tar") if resume is True else resume)
+
+    # ---- data --------------------------------------------------------------------------------
+    def crop_specs(self):
+        d = self.cfg["data"]
+        net = self.cfg["teacher"] if self.mode == "distill" else self.cfg["model"]
+        specs = []
+        for key in ("template", "search"):
+            c = d[key]
+            size = c["size"] if c["size"] is not None else net[f"{key}_size"]
+            if size != net[f"{key}_size"]:
+                who = "teacher" if self.mode == "distill" else "model"
+                raise ConfigError(f"data.{key}.size={size} differs from {who}.{key}_size={net[key + '_size']}")
+            specs.append(CropSpec(int(size), float(c["factor"]), float(c["center_jitter"]), float(c["scale_jitter"])))
+        return specs
+
+    def _build_loader(self, split: str):
+        d = self.cfg["data"]
+        part = d[split]
+        if split == "train" and not part["datasets"]:
+            raise ConfigError("data.train.datasets is empty")
+        sets, weights = _build_datasets(part["datasets"], self.dist)
+        if not sets:
+            raise ConfigError(f"data.{split}: none of the datasets is available")
+        tz, sx = self.crop_specs()
+        proc = PairProcessing(tz, sx, train=split == "train", grayscale_prob=d["grayscale_prob"],
+                              flip_prob=d["flip_prob"], crop_flip_prob=d["crop_flip_prob"],
+                              brightness_jitter=d["brightness_jitter"])
+        seed = self.cfg["run"]["seed"] + (0 if split == "train" else 1_000_003)
+        sampler = PairSampler(sets, weights, proc, part["samples_per_epoch"], max_gap=d["max_gap"], seed=seed,
+                              min_length=d["min_sequence_length"], min_visible=d["min_visible"])
+        batches = ShardedBatches(len(sampler), self.cfg["optim"]["batch_size"], self.dist.rank, self.dist.world)
+        loader = torch.utils.data.DataLoader(sampler, batch_sampler=batches, num_workers=int(d["num_workers"]),
+                                             collate_fn=collate, pin_memory=self.device.type == "cuda")
+        return sampler, batches, loader
+
+    def _to_device(self, batch: Mapping) -> dict:
+        return {k: (v.to(self.device, non_blocking=True) if isinstance(v, torch.Tensor) else v)
+                for k, v in batch.items()}
+
+    # ---- one step ----------------------------------------------------------------------------
+    def keep_ratio(self, epoch: int) -> Optional[float]:
+        m, o = self.cfg["model"], self.cfg["optim"]
+        if not m["ce_loc"]:
+            return None
+        return ce_keep_ratio(epoch, m["ce_keep_ratio"], o["ce_start_epoch"], o["ce_warm_epochs"])
+
+    def forward_loss(self, batch: Mapping, epoch: Optional[int] = None):
+        """(loss, stats) of a batch in the current train/eval mode (no optimiser step)."""
+        batch = self._to_device(batch)
+        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+            return self.actor(batch, self.keep_ratio(self.epoch + 1 if epoch is None else epoch))
+
+    def backward(self, batch: Mapping, epoch: Optional[int] = None) -> Dict[str, float]:
+        """Forward + NaN check (across processes) + backward; gradients are left in ``.grad``."""
+        loss, stats = self.forward_loss(batch, epoch)
+        keys = sorted(stats)
+        vec = torch.stack([stats[k].float().reshape(()) for k in keys]
+                          + [torch.tensor(0.0 if torch.isfinite(loss) else 1.0, device=loss.device),
+                             torch.tensor(float(sum(len(c) for c in batch.get("corrupt", []))), device=loss.device)])
+        vec = ddp.all_reduce_sum(vec.detach().clone(), self.dist)
+        if vec[-2] > 0:
+            where = f"epoch {self.epoch + 1}, step {self.step_in_epoch + 1} of the epoch (global step {self.step + 1})"
+            if torch.isfinite(loss):
+                raise NonFiniteLossError(f"non-finite loss on another process at {where}")
+            ids = batch.get("sample_id", [])
+            raise NonFiniteLossError(f"non-finite loss ({loss.item()}) at {where}; samples: {', '.join(map(str, ids))}")
+        self._note_corrupt(batch, int(vec[-1].item()))
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        world = self.dist.world
+        return {k: float(vec[i]) / world for i, k in enumerate(keys)}
+
+    def train_step(self, batch: Mapping, epoch: Optional[int] = None) -> Dict[str, float]:
+        """One optimiser step on ``batch``; returns the (process-averaged) loss terms and grad norm."""
+        stats = self.backward(batch, epoch)
+        self.scaler.unscale_(self.optimizer)
+        clip = self.cfg["optim"]["grad_clip"]
+        gn = torch.nn.utils.clip_grad_norm_(self.params, clip if clip else float("inf"))
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.step += 1
+        self.step_in_epoch += 1
+        stats["grad_norm"] = float(gn)
+        return stats
+
+    def _note_corrupt(self, batch: Mapping, total: int) -> None:
+        self.corrupt_count += total
+        for paths in batch.get("corrupt", []):
+            for p in paths:
+                if p not in self._corrupt_seen:
+                    self._corrupt_seen.add(p)
+                    log.warning("skipped an unreadable frame (training continues): %s", p)
+
+    # ---- checkpoints -------------------------------------------------------------------------
+    def _rng_state(self):
+        state = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            state["cuda"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def checkpoint_state(self) -> dict:
+        rng = ddp.all_gather_objects(self._rng_state(), self.dist)
+        return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                "scaler": self.scaler.state_dict(), "rng": rng, "step": self.step,
+                "step_in_epoch": self.step_in_epoch, "mode": self.mode, "world_size": self.dist.world,
+                "train_config": {k: v for k, v in self.cfg.items() if not k.startswith("_")},
+                "stats": self.history[-1] if self.history else {}}
+
+    def save(self, name: str) -> Optional[str]:
+        state = self.checkpoint_state()  # collective: every process takes part
+        if not self.dist.is_main:
+            return None
+        path = os.path.join(self.ckpt_dir, name)
+        save_checkpoint(self.student, path, epoch=self.epoch, **state)
+        return path
+
+    def resume(self, path: str) -> None:
+        obj = read_checkpoint_file(path)
+        for key in ("optimizer", "scheduler", "step"):
+            if key not in obj:
+                raise ValueError(f"{path}: not a training checkpoint (no {key!r} entry); use model.init to start from "
+                                 "its weights")
+        load_checkpoint(self.student, obj)
+        self.optimizer.load_state_dict(obj["optimizer"])
+        self.scheduler.load_state_dict(obj["scheduler"])
+        if obj.get("scaler"):
+            self.scaler.load_state_dict(obj["scaler"])
+        self.epoch = int(obj.get("epoch") or 0)
+        self.step = int(obj["step"])
+        self.step_in_epoch = int(obj.get("step_in_epoch", 0))
+        rng = obj.get("rng") or []
+        if len(rng) == self.dist.world:
+            torch.set_rng_state(rng[self.dist.rank]["torch"])
+            if self.device.type == "cuda" and "cuda" in rng[self.dist.rank]:
+                torch.cuda.set_rng_state(rng[self.dist.rank]["cuda"], self.device)
+        else:
+            log.warning("%s was written by %d processes, this run has %d: RNG states not restored", path, len(rng),
+                        self.dist.world)
+        stats = obj.get("stats")
+        if stats:
+            self.history.append(stats)
+        log.info("resumed from %s (epoch %d, step %d)", path, self.epoch, self.step)
+
+    def _should_save(self, epoch: int) -> bool:
+        r, total = self.cfg["run"], self.cfg["optim"]["epochs"]
+        return (epoch == total or (r["save_every"] and epoch % r["save_every"] == 0) or epoch in r["save_epochs"]
+                or epoch > total - r["save_last"])
+
+    # ---- loop --------------------------------------------------------------------------------
+    def _tb(self):
+        if self.writer is None and self.dist.is_main and self.cfg["run"]["tensorboard"]:
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(os.path.join(self.out_dir, "tensorboard"))
+        return self.writer
+
+    def _log_scalars(self, prefix: str, stats: Mapping[str, float], step: int) -> None:
+        w = self._tb()
+        if w is not None:
+            for k, v in stats.items():
+                w.add_scalar(f"{prefix}/{k}", v, step)
+
+    def fit(self) -> dict:
+        """Run the remaining epochs; returns ``{'checkpoint', 'output_dir', 'epochs', 'steps', 'train', 'val',
+        'corrupt_images', 'samples_per_s'}`` (also written to ``<output_dir>/stats.json``)."""
+        cfg = self.cfg
+        total = cfg["optim"]["epochs"]
+        if self.dist.is_main:
+            os.makedirs(self.ckpt_dir, exist_ok=True)
+            write_text(os.path.join(self.out_dir, "config.yaml"), dump_config(cfg))
+        final = None
+        val_stats: Dict[str, float] = {}
+        sps = 0.0
+        stopped = False
+        try:
+            while self.epoch < total and not stopped:
+                epoch = self.epoch + 1
+                epoch_stats, sps, stopped = self._run_epoch(epoch)
+                if stopped:
+                    final = self.save(f"OSTrack_ep{self.epoch:04d}_step{self.step}.pth.tar")
+                    self.save("latest.pth.tar")
+                    break
+                self.epoch = epoch
+                self.step_in_epoch = 0
+                self.scheduler.step()
+                v_every = cfg["data"]["val"]["every"]
+                if self.val_loader is not None and v_every and (epoch % v_every == 0 or epoch == total):
+                    val_stats = self.validate(epoch)
+                    epoch_stats.update({f"val_{k}": v for k, v in val_stats.items()})
+                self.history.append(epoch_stats)
+                if self._should_save(epoch):
+                    final = self.save(f"OSTrack_ep{epoch:04d}.pth.tar")
+                self.save("latest.pth.tar")
+            if final is None and self.dist.is_main:
+                final = os.path.join(self.ckpt_dir, f"OSTrack_ep{self.epoch:04d}.pth.tar")
+                if not os.path.exists(final):
+                    final = self.save(f"OSTrack_ep{self.epoch:04d}.pth.tar")
+            elif final is None:
+                self.save("unused")  # keep the collective in step with the main process
+        finally:
+            if self.writer is not None:
+                self.writer.close()
+                self.writer = None
+        result = {"checkpoint": final, "output_dir": self.out_dir, "epochs": self.epoch, "steps": self.step,
+                  "train": {k: v for k, v in (self.history[-1] if self.history else {}).items()
+                            if not k.startswith("val_")},
+                  "val": val_stats, "corrupt_images": self.corrupt_count, "samples_per_s": sps,
+                  "history": self.history}
+        if self.dist.is_main:
+            write_json(os.path.join(self.out_dir, "stats.json"), result)
+        return result
+
+    def _run_epoch(self, epoch: int):
+        cfg = self.cfg
+        self.train_sampler.set_epoch(epoch)
+        self.batches.start_step = self.step_in_epoch
+        set_train_mode(self.student, True, cfg["model"]["freeze_bn"])
+        sums: Dict[str, float] = {}
+        window: Dict[str, float] = {}
+        n = n_window = 0
+        log_every = max(1, int(cfg["run"]["log_every"]))
+        every_steps = int(cfg["run"]["save_every_steps"] or 0)
+        bar = None
+        if self.show_progress:
+            from tqdm import tqdm
+            bar = tqdm(total=self.batches.steps, initial=self.step_in_epoch, unit="it", dynamic_ncols=True,
+                       desc=f"epoch {epoch}/{cfg['optim']['epochs']}")
+        t0 = time.perf_counter()
+        done = 0
+        stopped = False
+        try:
+            for batch in self.loader:
+                stats = self.train_step(batch, epoch)
+                done += 1
+                n += 1
+                n_window += 1
+                for k, v in stats.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                    window[k] = window.get(k, 0.0) + v
+                if self.step % log_every == 0:
+                    self._log_scalars("train", {k: v / n_window for k, v in window.items()}, self.step)
+                    for i, g in enumerate(self.optimizer.param_groups):
+                        self._log_scalars("lr", {("head", "backbone")[i]: g["lr"]}, self.step)
+                    window, n_window = {}, 0
+                if bar is not None:
+                    bar.set_postfix(loss=f"{stats['total']:.3f}", iou=f"{stats['iou']:.3f}", refresh=False)
+                    bar.update(1)
+                if every_steps and self.step % every_steps == 0:
+                    self.save("latest.pth.tar")
+                if self.max_steps is not None and self.step >= self.max_steps:
+                    stopped = True
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
+        self.batches.start_step = 0
+        elapsed = time.perf_counter() - t0
+        sps = done * self.cfg["optim"]["batch_size"] * self.dist.world / elapsed if elapsed > 0 else 0.0
+        epoch_stats = {k: v / max(n, 1) for k, v in sums.items()}
+        epoch_stats.update({"epoch": epoch, "samples_per_s": sps, "corrupt_images": self.corrupt_count})
+        self._log_scalars("epoch", epoch_stats, epoch)
+        if self.dist.is_main:
+            terms = ", ".join(f"{k} {v:.4g}" for k, v in sorted(epoch_stats.items()) if k not in ("epoch",))
+            log.info("epoch %d: %s", epoch, terms)
+        return epoch_stats, sps, stopped
+
+    @torch.no_grad()
+    def validate(self, epoch: int) -> Dict[str, float]:
+        """Mean loss terms on the validation stream (network in eval mode)."""
+        self.val_sampler.set_epoch(epoch)
+        set_train_mode(self.student, False)
+        sums: Dict[str, float] = {}
+        n = 0
+        for batch in self.val_loader:
+            _, stats = self.forward_loss(batch, epoch)
+            for k in sorted(stats):
+                v = ddp.all_reduce_sum(stats[k].float().reshape(1).clone(), self.dist).item() / self.dist.world
+                sums[k] = sums.get(k, 0.0) + v
+            n += 1
+        out = {k: v / max(n, 1) for k, v in sums.items()}
+        self._log_scalars("val", out, epoch)
+        if self.dist.is_main:
+            log.info("validation after epoch %d: %s", epoch, ", ".join(f"{k} {v:.4g}" for k, v in sorted(out.items())))
+        return out
+
+    def close(self) -> None:
+        ddp.teardown(self.dist)
+
+
+def _run(config, mode: str, teacher=None, **kw) -> dict:
+    trainer = Trainer(config, mode=mode, teacher=teacher, **kw)
+    try:
+        return trainer.fit()
+    finally:
+        trainer.close()
+
+
+def train(config: Union[str, Mapping], *, output_dir: Optional[str] = None, resume: Union[str, bool, None] = None,
+          overrides: Iterable[str] = (), max_steps: Optional[int] = None, progress: Optional[bool] = None) -> dict:
+    """Plain OSTrack training (teachers, same-resolution baselines). Returns the stats dict of
+    :meth:`Trainer.fit`; ``result['checkpoint']`` is the final checkpoint."""
+    return _run(config, "train", output_dir=output_dir, resume=resume, overrides=overrides, max_steps=max_steps,
+                progress=progress)
+
+
+def distill(config: Union[str, Mapping], teacher: Optional[str] = None, *, output_dir: Optional[str] = None,
+            resume: Union[str, bool, None] = None, overrides: Iterable[str] = (), max_steps: Optional[int] = None,
+            progress: Optional[bool] = None) -> dict:
+    """LoReTrack distillation of the student in ``config`` from the frozen ``teacher`` checkpoint."""
+    return _run(config, "distill", teacher=teacher, output_dir=output_dir, resume=resume, overrides=overrides,
+                max_steps=max_steps, progress=progress)
