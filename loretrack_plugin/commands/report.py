@@ -21,7 +21,7 @@ def add_arguments(p):
     p.add_argument("--trackers", default=None, metavar="A,B",
                    help="trackers to include, comma-separated (default: every tracker with results)")
     p.add_argument("--out", default=None, metavar="DIR",
-                   help="output folder (default: <report-dir>/<benchmark>/report; with several benchmarks "
+                   help="output folder (default: <report-dir>/<benchmark>/comparison; with several benchmarks "
                         "DIR/<benchmark>)")
     p.add_argument("--report-dir", default=None, metavar="P",
                    help="where `loretrack eval` wrote <benchmark>/metrics.json (default: searched next to "

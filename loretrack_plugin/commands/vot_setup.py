@@ -132,9 +132,9 @@ def _toolkit_importable() -> bool:
 
 def _build_synthetic(args, sequences_dir: str) -> Dict[str, int]:
     from ..vot.workspace import build_synthetic_sequences
-    if os.path.exists(os.path.join(sequences_dir, "list.txt")):
-        raise UserError(f"--synthetic: {sequences_dir} already holds a dataset (list.txt); delete that folder "
-                        "(and the workspace's results/) to rebuild it")
+    if os.path.isdir(sequences_dir) and os.listdir(sequences_dir):
+        raise UserError(f"--synthetic: {sequences_dir} is not empty (a dataset is there already); delete that "
+                        "folder (and the workspace's results/) to rebuild it")
     for name, v in (("--sequences", args.sequences), ("--frames", args.frames)):
         if v < 1:
             raise UserError(f"{name}: expected a positive number, got {v}")
@@ -147,7 +147,7 @@ def _build_synthetic(args, sequences_dir: str) -> Dict[str, int]:
         lengths = build_synthetic_sequences(tmp, sequences=args.sequences, frames=args.frames, seed=args.seed,
                                             anchor_spacing=args.anchor_spacing)
         if os.path.isdir(sequences_dir):
-            os.rmdir(sequences_dir)  # empty: list.txt was checked above; anything else makes this fail loudly
+            os.rmdir(sequences_dir)  # checked empty above
         os.replace(tmp, sequences_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -183,10 +183,11 @@ def run(args) -> int:
     if os.path.exists(workspace) and not os.path.isdir(workspace):
         raise UserError(f"--workspace {workspace}: exists and is not a folder")
     entries, warnings = _tracker_entries(args)
-    os.makedirs(workspace, exist_ok=True)
+    ws.read_config(workspace)  # a broken config.yaml fails here, before anything is written
     sequences_dir = os.path.join(workspace, "sequences")
     notes = []
 
+    os.makedirs(workspace, exist_ok=True)
     if args.synthetic:
         lengths = _build_synthetic(args, sequences_dir)
         notes.append(f"synthetic dataset: {len(lengths)} sequences of {min(lengths.values())}-"
@@ -206,7 +207,7 @@ def run(args) -> int:
         if os.path.isfile(os.path.join(sequences_dir, "list.txt")):
             missing = _missing_anchors(sequences_dir)
             if missing:
-                ws.write_anchors(sequences_dir, args.anchor_spacing)
+                ws.write_anchors(sequences_dir, args.anchor_spacing, only_missing=True)
                 notes.append(f"wrote anchor.value (every {args.anchor_spacing} frames) into {len(missing)} sequences")
         stack = stacks.local_stack(experiment, low, high)
         patched = 1

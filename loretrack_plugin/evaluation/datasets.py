@@ -208,7 +208,7 @@ def otb_dataset(root_dir: str, version=2015):
     names = otb_names(version)
     if not os.path.isdir(root_dir) or not any(os.path.isdir(os.path.join(root_dir, n)) for n in names):
         raise FileNotFoundError(f"{root_dir} is not an OTB folder: expected "
-                                f"{os.path.join(root_dir, names[0], 'groundtruth_rect.txt')} (and img/0001.jpg)")
+                                f"{os.path.join(root_dir, sorted(names)[0], 'groundtruth_rect.txt')} (and img/0001.jpg)")
     with quiet():
         ds = OfflineOTB(root_dir, version, download=False)
     present = {os.path.basename(d) for d in ds.seq_dirs}

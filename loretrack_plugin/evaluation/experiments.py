@@ -98,6 +98,8 @@ def plot_otb_style(performance: Dict, names: Sequence[str], report_dir: str, tit
     paths = []
     with matplotlib.rc_context({"font.size": 9}):
         for fname, curve, score, thr, xlabel, ylabel, ttl, loc in specs:
+            if not perf or any(score not in v for v in perf.values()):
+                continue  # e.g. a got10k OTB-style performance.json: no normalised precision
             order = sorted(perf, key=lambda n: -perf[n][score])
             fig, ax = plt.subplots()
             for i, n in enumerate(order):

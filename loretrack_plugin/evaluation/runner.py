@@ -274,6 +274,16 @@ def run_tasks(tasks: Sequence[Task], workers: int = 1, desc: str = "eval", threa
             bar.set_postfix_str(f"{task.tracker.name} {task.seq} {fps:.1f} fps")
         bar.update(1)
 
+    # build every tracker once here: a bad checkpoint is one clear error, not one failure per sequence
+    for t in dict.fromkeys(task.tracker for task in tasks):
+        try:
+            tracker = build_tracker(t)
+        except (ValueError, FileNotFoundError, ImportError, RuntimeError) as e:
+            raise ValueError(f"tracker {t.name!r} cannot be built: {e}") from None
+        if workers <= 1:
+            _WORKER_TRACKERS[t] = tracker
+        del tracker
+
     with tqdm(total=len(tasks), desc=desc, unit="seq", dynamic_ncols=True) as bar:
         if workers <= 1:
             for task in tasks:

@@ -101,9 +101,9 @@ def subset_scores(t: TrackerResult, seqs: Sequence[str], is_got10k: bool) -> Dic
 
 def _common(bench: BenchmarkResults, order: Sequence[str]) -> Optional[dict]:
     """Scores on the sequences every tracker completed -- only when the trackers' sets differ."""
-    sets = [set(bench.trackers[n].seq_scores) for n in order]
-    if all(s == set(bench.sequences) for s in sets) and all(bench.trackers[n].complete for n in order):
+    if all(bench.trackers[n].complete for n in order):
         return None
+    sets = [set(bench.trackers[n].seq_scores) for n in order]
     common = [s for s in bench.sequences if all(s in x for x in sets)]
     scores = {n: subset_scores(bench.trackers[n], common, bench.is_got10k) for n in order}
     ranked = sorted(order, key=lambda n: -(scores[n]["auc"] if scores[n]["auc"] is not None else -1.0))
@@ -187,8 +187,9 @@ def build_model(bench: BenchmarkResults, families: Mapping[str, str], compute: M
             "template_size": net.get("template_size"), "network": t.network, "info": t.info,
             "info_source": t.info_source, "scores": dict(t.scores),
             "compute": {k: (compute.get(n) or {}).get(k) for k in COMPUTE_KEYS},
-            "num_sequences": len(t.seq_scores), "missing_sequences": list(t.missing), "complete": t.complete,
-            "curves": t.curves,
+            "num_sequences": sum(1 for s in bench.sequences if s in t.seq_scores),
+            "missing_sequences": list(t.missing), "complete": t.complete,
+            "excluded_sequences": list(t.excluded), "submission": t.submission, "curves": t.curves,
         }
     per_seq = {}
     for s in bench.sequences:
@@ -201,6 +202,7 @@ def build_model(bench: BenchmarkResults, families: Mapping[str, str], compute: M
         "generated_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "version": __version__, "dataset_root": bench.dataset_root, "sources": dict(bench.sources),
         "num_sequences": len(bench.sequences), "sequences": list(bench.sequences), "order": order,
+        "dataset_missing_sequences": list(bench.dataset_missing), "has_ground_truth": bench.has_ground_truth,
         "trackers": trackers, "families": {n: families[n] for n in order},
         "common_sequences": _common(bench, order),
         "attributes": _attributes(bench, order) if bench.attributes else {},
@@ -221,10 +223,12 @@ def _figures(model: dict, folder: str, formats: Sequence[str]) -> Dict[str, str]
     series = [plots.Series(n, tr[n]["family"], colors[n], tr[n]["complete"]) for n in order]
     got = model["is_got10k"]
     out = {}
-    legends = {"success": ("auc", "AO" if got else "AUC (mean of curve)"), "precision": ("precision", "Precision at 20 px"),
+    legends = {"success": ("auc", "AO" if got else "AUC (mean of curve)"),
+               "precision": ("precision", "Precision at 20 px"),
                "norm_precision": ("norm_precision", "P_norm (mean of curve)")}
     for kind, (key, label) in legends.items():
-        curves = {n: tr[n]["curves"][kind] for n in order if kind in tr[n]["curves"] and tr[n]["scores"][key] is not None}
+        curves = {n: tr[n]["curves"][kind] for n in order
+                  if kind in tr[n]["curves"] and tr[n]["scores"][key] is not None}
         if not curves:
             continue
         scores = {n: tr[n]["scores"][key] for n in curves}
@@ -259,7 +263,7 @@ def make_report(result_dir, benchmark: str, trackers=None, out_dir=None, report_
     Reads ``<report_dir>/<benchmark>/metrics.json`` (or got10k's performance.json files in
     ``<report_dir>/<benchmark>/*/``), cross-checks it against got10k's performance.json, profiles each
     tracker's network (GMACs, params) unless ``profile=False``, and writes into ``out_dir`` (default
-    ``<report_dir>/<benchmark>/report``): ``{success,precision,norm_precision,resolution,attributes}_plot.{png,pdf}``,
+    ``<report_dir>/<benchmark>/comparison``, where ``loretrack eval`` puts it too): ``{success,precision,norm_precision,resolution,attributes}_plot.{png,pdf}``,
     ``report.md``, ``report.html`` (self-contained) and ``report.json`` (every number).
 
     ``families``: {tracker: student|baseline|teacher|other} or ["name=role"] overriding the
@@ -286,15 +290,12 @@ def make_report(result_dir, benchmark: str, trackers=None, out_dir=None, report_
     resolutions = {n: t.resolution for n, t in bench.trackers.items()}
     uses_ce = {n: bool((t.network or {}).get("ce_loc")) for n, t in bench.trackers.items()}
     fam = assign_families(resolutions, uses_ce, overrides)
-    out_dir = os.path.abspath(out_dir or os.path.join(report_dir, benchmark, "report"))
+    out_dir = os.path.abspath(out_dir or os.path.join(report_dir, benchmark, "comparison"))
     compute = _previous_compute(out_dir, bench) if profile else {}
     if profile:
         todo = {n: t.network for n, t in bench.trackers.items() if n not in compute}
-        compute.update(profile_networks(todo, progress=progress))
-    for n, t in bench.trackers.items():
-        if not t.complete:
-            bench.warnings.append(f"{n}: {len(t.missing)} of {len(bench.sequences)} sequences missing — "
-                                  "its scores cover fewer sequences (flagged * in tables and plots)")
+        compute.update(profile_networks(todo, progress=progress, warnings=bench.warnings))
+    bench.warnings.extend(_coverage_warnings(bench))
     for w in bench.warnings:
         log.warning("%s: %s", benchmark, w)
     model = build_model(bench, fam, compute)
@@ -320,6 +321,31 @@ def make_report(result_dir, benchmark: str, trackers=None, out_dir=None, report_
         shutil.rmtree(stage, ignore_errors=True)
     log.info("report written to %s", out_dir)
     return out_dir
+
+
+def _shorten(names: Sequence[str], k: int = 8) -> str:
+    return ", ".join(names[:k]) + (f", … ({len(names) - k} more)" if len(names) > k else "")
+
+
+def _coverage_warnings(bench: BenchmarkResults) -> List[str]:
+    """What the numbers do not cover: missing results, sequences left out, absent data, no ground truth."""
+    out = []
+    n = len(bench.sequences)
+    for name, t in bench.trackers.items():
+        if t.missing:
+            out.append(f"{name}: {len(t.missing)} of {n} sequences missing ({_shorten(t.missing)}) — its scores "
+                       "cover fewer sequences than the others' (flagged * in tables and plots)")
+        if t.excluded:
+            out.append(f"{name}: no results for {len(t.excluded)} sequence(s) ({_shorten(t.excluded)}), so they "
+                       f"are left out for every tracker: the comparison covers {n} sequences (flagged †)")
+    if bench.dataset_missing:
+        out.append(f"the dataset lacks {len(bench.dataset_missing)} sequence(s) of the benchmark "
+                   f"({_shorten(bench.dataset_missing)}): numbers are not comparable with published ones")
+    if not bench.has_ground_truth:
+        subs = [f"{n}: {t.submission}" for n, t in bench.trackers.items() if t.submission]
+        out.append("no ground truth in this split: accuracy comes from the evaluation server; only speed is "
+                   "reported here" + (f" (submission files: {'; '.join(subs)})" if subs else ""))
+    return out
 
 
 def _previous_compute(out_dir: str, bench: BenchmarkResults) -> Dict[str, dict]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from typing import Dict, Mapping, Optional
+from typing import Dict, List, Mapping, Optional
 
 from tqdm import tqdm
 
@@ -28,12 +28,12 @@ def _config(network: dict):
     return NetConfig(**d)
 
 
-def profile_networks(networks: Mapping[str, Optional[dict]], progress: bool = True
-                     ) -> Dict[str, Dict[str, Optional[float]]]:
+def profile_networks(networks: Mapping[str, Optional[dict]], progress: bool = True,
+                     warnings: Optional[List[str]] = None) -> Dict[str, Dict[str, Optional[float]]]:
     """{tracker: {gmacs_thop, gmacs_attn, params_m, params_thop_m}} (None where unknown).
 
     A tracker without a config, or with one the network cannot be built from, gets Nones and a
-    logged warning instead of failing the report.
+    warning (appended to ``warnings``) instead of failing the report.
     """
     out: Dict[str, Dict[str, Optional[float]]] = {n: dict.fromkeys(COMPUTE_KEYS) for n in networks}
     by_cfg: Dict[str, list] = {}
@@ -47,7 +47,10 @@ def profile_networks(networks: Mapping[str, Optional[dict]], progress: bool = Tr
         try:
             prof = profile_config(_config(json.loads(key)), latency=False)
         except (TypeError, ValueError) as e:
-            log.warning("cannot profile %s: %s", ", ".join(names), e)
+            msg = f"{', '.join(names)}: cannot profile the network config ({e}): GMACs/params unknown"
+            log.warning("%s", msg)
+            if warnings is not None:
+                warnings.append(msg)
             continue
         for n in names:
             out[n] = {k: float(prof[k]) for k in COMPUTE_KEYS}

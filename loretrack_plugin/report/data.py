@@ -31,13 +31,13 @@ log = logging.getLogger(__name__)
 
 #: got10k report folder names that may hold a benchmark's performance.json.
 GOT10K_FOLDERS = {
-    "otb": ("OTB2015", "OTB2013", "OTBtb100", "OTBtb50", "OTB"),
+    "otb": ("OTB2015", "OTB2013", "OTBtb100", "OTBtb50"),
     "lasot": ("LaSOT",),
-    "lasot_ext": ("LaSOT_extension_subset", "LaSOText", "LaSOT_ext", "LaSOT"),
+    "lasot_ext": ("LaSOT_ext", "LaSOT_extension_subset"),
     "got10k_val": ("GOT-10k",),
     "uav123": ("UAV123",),
-    "nfs": ("NfS30", "NfS240", "NfS"),
-    "otb-dir": ("OTB2015", "OTB"),
+    "nfs": ("NfS/30", "NfS30", "NfS/240", "NfS240"),
+    "otb-dir": ("OTB",),
 }
 
 #: (report key, key in a got10k/metrics ``overall`` or ``seq_wise`` entry) for the got10k-protocol scalars.
@@ -86,12 +86,15 @@ class TrackerResult:
     curves: Dict[str, List[float]]          # success / precision / norm_precision -> y values
     seq_scores: Dict[str, Dict[str, Optional[float]]]
     seq_length: Dict[str, int]
-    missing: List[str]
+    missing: List[str]                      # benchmark sequences this tracker has no scores for
+    excluded: List[str] = field(default_factory=list)  # its missing results that were left out for everyone
     info: Optional[dict] = None
     info_source: Optional[str] = None
+    submission: Optional[str] = None
 
     @property
     def complete(self) -> bool:
+        """Scored on every sequence of the report (comparable with the others as is)."""
         return not self.missing
 
     @property
@@ -116,6 +119,8 @@ class BenchmarkResults:
     sources: Dict[str, str] = field(default_factory=dict)
     warnings: List[str] = field(default_factory=list)
     dataset_root: Optional[str] = None
+    dataset_missing: List[str] = field(default_factory=list)  # benchmark sequences not on disk
+    has_ground_truth: bool = True
 
 
 def read_json(path: str) -> dict:
@@ -129,9 +134,11 @@ def read_json(path: str) -> dict:
     return d
 
 
-def _curves(overall: dict) -> Dict[str, List[float]]:
+def _curves(overall: dict, is_got10k: bool) -> Dict[str, List[float]]:
     out = {}
-    for key, src in (("success", ("success_curve", "succ_curve")), ("precision", ("precision_curve",)),
+    # GOT-10k: got10k's own 101-point curve (the one its AO legend goes with) before the 21-point one
+    succ = ("succ_curve", "success_curve") if is_got10k else ("success_curve", "succ_curve")
+    for key, src in (("success", succ), ("precision", ("precision_curve",)),
                      ("norm_precision", ("normalized_precision_curve",))):
         for k in src:
             c = overall.get(k)
@@ -151,13 +158,18 @@ def _tracker_from_entry(name: str, entry: dict, is_got10k: bool, sequences: Sequ
     seq_length = {s: int(v["length"]) for s, v in seq_wise.items()
                   if isinstance(v, dict) and _num(v.get("length")) is not None}
     declared = entry.get("missing_sequences")
-    missing = [str(s) for s in declared] if isinstance(declared, list) else []
-    # a sequence of the benchmark with no per-sequence entry is missing too, declared or not
-    missing += [s for s in sequences if s not in seq_scores and s not in missing]
+    declared = [str(s) for s in declared] if isinstance(declared, list) else []
+    # a sequence of the report without a per-sequence entry is missing, declared or not; a declared one
+    # outside the report's sequences was left out for every tracker (``loretrack eval`` reports only the
+    # sequences all trackers completed)
+    in_report = set(sequences)
+    missing = [s for s in sequences if s not in seq_scores]
+    excluded = [s for s in declared if s not in in_report]
     info = entry.get("info") if isinstance(entry.get("info"), dict) else None
-    return TrackerResult(name=name, scores=scores_from_entry(overall, is_got10k), curves=_curves(overall),
-                         seq_scores=seq_scores, seq_length=seq_length, missing=missing, info=info,
-                         info_source="metrics.json" if info else None)
+    sub = entry.get("submission")
+    return TrackerResult(name=name, scores=scores_from_entry(overall, is_got10k), curves=_curves(overall, is_got10k),
+                         seq_scores=seq_scores, seq_length=seq_length, missing=missing, excluded=excluded, info=info,
+                         info_source="metrics.json" if info else None, submission=sub if isinstance(sub, str) else None)
 
 
 def _detect_got10k(benchmark: str, entries: dict) -> bool:
@@ -183,9 +195,16 @@ def load_metrics(path: str, benchmark: Optional[str] = None) -> BenchmarkResults
     attributes = {str(s): [str(a) for a in v] for s, v in attrs.items() if isinstance(v, list)}
     trackers = {str(n): _tracker_from_entry(str(n), e, is_got, sequences, path) for n, e in entries.items()}
     root = d.get("dataset_root")
+    protocol = d.get("protocol") if isinstance(d.get("protocol"), dict) else {}
+    has_gt = protocol.get("has_ground_truth")
+    if not isinstance(has_gt, bool):
+        has_gt = any(t.scores["auc"] is not None for t in trackers.values())
+    absent = d.get("dataset_missing_sequences")
     return BenchmarkResults(benchmark=bench, is_got10k=is_got, sequences=sequences, attributes=attributes,
                             trackers=trackers, sources={"metrics": os.path.abspath(path)},
-                            dataset_root=str(root) if root else None)
+                            dataset_root=str(root) if root else None,
+                            dataset_missing=[str(s) for s in absent] if isinstance(absent, list) else [],
+                            has_ground_truth=has_gt)
 
 
 def load_performance(path: str) -> Dict[str, dict]:

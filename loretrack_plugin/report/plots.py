@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 import matplotlib
 import numpy as np
@@ -55,6 +55,12 @@ def _incomplete_handle(series: Sequence[Series]) -> List[Line2D]:
     return [Line2D([], [], linestyle="none", label="* fewer sequences (see table)")]
 
 
+def _row_major(items: Sequence, ncol: int) -> list:
+    """Reorder so that matplotlib's column-by-column legend reads in ``items`` order row by row
+    (legends are read left to right; the ranking must survive that)."""
+    return [x for c in range(ncol) for x in items[c::ncol]]
+
+
 CURVE_AXES = {
     "success": ("Overlap threshold", "Success rate", "Success plots of OPE", (0.0, 1.0)),
     "precision": ("Location error threshold (px)", "Precision", "Precision plots of OPE", (0.0, 50.0)),
@@ -91,7 +97,7 @@ def curve_figure(kind: str, series: Sequence[Series], curves: Dict[str, List[flo
         ax.set_ylabel(ylabel)
         ax.set_title(title)
         ax.grid(True, color="#dddddd")
-        handles = ax.get_legend_handles_labels()[0] + extra
+        handles = _row_major(ax.get_legend_handles_labels()[0] + extra, ncol)
         fig.legend(handles=handles, title=score_name, loc="outside lower center", ncol=ncol, frameon=False,
                    handlelength=2.6, labelspacing=0.25, columnspacing=1.2, title_fontsize=7)
     return fig
@@ -214,8 +220,9 @@ def attribute_figure(attributes: Sequence[str], series: Sequence[Series], values
         for y in ys:
             ax.axhline(y, color="#f0f0f0", linewidth=0.5, zorder=0)
         fig.suptitle(f"Per-attribute {score_name} (sequences per attribute)", fontsize=8)
-        fig.legend(loc="outside lower center", ncol=min(3, max(1, len(series))), frameon=False,
-                   handletextpad=0.2, columnspacing=1.0)
+        ncol = min(3, max(1, len(series)))
+        fig.legend(handles=_row_major(ax.get_legend_handles_labels()[0], ncol), loc="outside lower center",
+                   ncol=ncol, frameon=False, handletextpad=0.2, columnspacing=1.0)
     return fig
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import html
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 from .families import LABELS
 
@@ -47,7 +47,8 @@ def table_rows(model: dict, names: Sequence[str], score_source: Callable[[str], 
         t = model["trackers"][n]
         row = {"label": n if t["complete"] else n + "*", "family_label": LABELS[t["family"]],
                "resolution": t["resolution"],
-               "seqs": f"{t['num_sequences']}/{model['num_sequences']}" + ("" if t["complete"] else " ⚠")}
+               "seqs": f"{t['num_sequences']}/{model['num_sequences']}" + ("" if t["complete"] else " ⚠")
+               + (" †" if t.get("excluded_sequences") else "")}
         row.update(t["compute"])
         row.update(score_source(n))
         rows.append(row)
@@ -71,7 +72,7 @@ def _ranks(columns: Sequence[Column], rows: Sequence[dict], per: str = "column")
     for cells in groups:
         vals = {c: round(rows[c[0]][c[1]], 9) for c in cells if rows[c[0]].get(c[1]) is not None}
         distinct = sorted(set(vals.values()), reverse=True)
-        if len(vals) < 2:
+        if len(distinct) < 2:  # all equal: nothing stands out
             continue
         for c, v in vals.items():
             if v in distinct[:2]:
@@ -151,14 +152,14 @@ def distillation_lines(model: dict) -> List[str]:
     for d in model["distillation"]:
         parts = [f"{d['student']} ({d['resolution']} px): {model['score_name']} {100 * d['auc']:.1f}"]
         if d.get("baseline"):
-            parts.append(f"{d['gain_vs_baseline'] * 100:+.1f} points over {d['baseline']} "
+            parts.append(f"{d['gain_vs_baseline'] * 100:+.1f} points vs {d['baseline']} "
                          f"(same-resolution baseline, {100 * d['baseline_auc']:.1f}"
                          + (f", on the {d['gain_sequences']} sequences both completed" if d.get("gain_subset") else "")
                          + ")")
         else:
             parts.append("no same-resolution baseline in this report")
         if d.get("teacher"):
-            s = f"{d['gap_to_teacher'] * 100:+.1f} points vs teacher {d['teacher']} ({100 * d['teacher_auc']:.1f})"
+            s = f"{d['gap_to_teacher'] * 100:+.1f} points vs {d['teacher']} (teacher, {100 * d['teacher_auc']:.1f})"
             if d.get("speedup_vs_teacher"):
                 s += f", {d['speedup_vs_teacher']:.2f}× its fps"
             if d.get("gmacs_ratio_vs_teacher"):
@@ -169,14 +170,20 @@ def distillation_lines(model: dict) -> List[str]:
 
 
 def incomplete_lines(model: dict) -> List[str]:
+    """One line per tracker whose results do not cover the benchmark (* fewer sequences, † left out)."""
+    def shown(names):
+        return ", ".join(names[:8]) + (f", … ({len(names) - 8} more)" if len(names) > 8 else "")
     out = []
     for n in model["order"]:
         t = model["trackers"][n]
         if not t["complete"]:
             miss = t["missing_sequences"]
-            shown = ", ".join(miss[:8]) + (f", … ({len(miss) - 8} more)" if len(miss) > 8 else "")
-            out.append(f"{n}* is missing {len(miss)} of {model['num_sequences']} sequences ({shown}): its "
+            out.append(f"{n}* is missing {len(miss)} of {model['num_sequences']} sequences ({shown(miss)}): its "
                        "scores are over the sequences it has, not comparable as is; see “Common sequences”.")
+        if t.get("excluded_sequences"):
+            ex = t["excluded_sequences"]
+            out.append(f"{n}† has no results for {len(ex)} sequence(s) ({shown(ex)}): they are left out for every "
+                       f"tracker, so all numbers here cover {model['num_sequences']} sequences.")
     return out
 
 
@@ -225,9 +232,9 @@ def render_markdown(model: dict, figures: Dict[str, str]) -> str:
         out += ["## Curves", ""] + [f"![{k} plot]({figures[k]})" for k in curves] + [""]
     if model["common_sequences"]:
         c = model["common_sequences"]
+        how = "length-weighted means of per-sequence AO/SR" if model["is_got10k"] else "means of per-sequence scores"
         out += ["## Common sequences", "",
-                f"Scores over the {c['num_sequences']} sequences that every tracker completed "
-                f"({'length-weighted means of per-sequence AO/SR' if model['is_got10k'] else 'means of per-sequence scores'}):",
+                f"Scores over the {c['num_sequences']} sequences that every tracker completed ({how}):",
                 "", md_table(main_columns(sn), _common_rows(model)), ""]
     if model["attributes"]:
         cols, rows = _attribute_rows(model)

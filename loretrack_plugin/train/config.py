@@ -103,8 +103,27 @@ def _merge(base: dict, new: Mapping, schema: Optional[Mapping], where: str) -> d
         elif isinstance(sub_schema, dict) and sub_schema and v is not None:
             raise ConfigError(f"config key {key!r} must be a mapping, got {type(v).__name__}")
         else:
-            out[k] = copy.deepcopy(v)
+            out[k] = _coerce(v, sub_schema, key) if schema is not None else copy.deepcopy(v)
     return out
+
+
+def _coerce(v: Any, default: Any, key: str) -> Any:
+    """Numbers written as strings (YAML reads ``1e-3`` as a string) become the default's type."""
+    if isinstance(default, bool) or default is None or v is None:
+        return copy.deepcopy(v)
+    if isinstance(default, (int, float)):
+        if isinstance(v, bool):
+            raise ConfigError(f"config key {key!r} must be a number, got {v!r}")
+        try:
+            num = float(v)
+        except (TypeError, ValueError):
+            raise ConfigError(f"config key {key!r} must be a number, got {v!r}") from None
+        if isinstance(default, int) and not isinstance(default, bool):
+            if num != int(num):
+                raise ConfigError(f"config key {key!r} must be an integer, got {v!r}")
+            return int(num)
+        return num
+    return copy.deepcopy(v)
 
 
 def _read_yaml(path: str, seen=()) -> dict:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 import time
 import types
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
@@ -30,7 +31,7 @@ from ..data.datasets import build_dataset
 from ..data.processing import CropSpec, PairProcessing
 from ..data.sampler import PairSampler, ShardedBatches, collate
 from ..models.net import TrackerNet
-from ..utils.io import write_json, write_text
+from ..utils.io import atomic_path, write_json, write_text
 from . import distributed as ddp
 from .actor import DistillActor, TrackingActor
 from .config import ConfigError, dump_config, load_config, net_kwargs
@@ -116,11 +117,22 @@ def _build_datasets(specs: Iterable[Mapping], info: ddp.DistInfo):
     return sets, weights
 
 
+TRAIN_SPLITS = {"lasot": "train", "got10k": "train", "trackingnet": "train"}
+
+
 def _generate(layout: str, root: str, gen: Mapping) -> None:
-    """Create a synthetic dataset in ``layout`` at ``root`` (the tiny CPU recipe needs no download)."""
-    from ..datasets.synthetic import make_dataset  # imported lazily: only the tiny recipe needs it
+    """Create a synthetic dataset in ``layout`` at ``root`` (the tiny CPU recipe needs no download).
+
+    ``gen``: ``sequences``, ``frames``, ``seed``, optional ``splits`` (default: the layout's training
+    split) and ``image_size`` [W, H]; see :func:`loretrack_plugin.datasets.make_dataset`.
+    """
+    from ..datasets import make_dataset  # imported lazily: only recipes with generated data need it
+    unknown = sorted(set(gen) - {"sequences", "frames", "seed", "splits", "image_size"})
+    if unknown:
+        raise ConfigError(f"dataset generate: unknown keys {unknown}")
     log.info("generating synthetic %s data at %s", layout, root)
-    make_dataset(layout, root, int(gen.get("sequences", 20)), int(gen.get("frames", 60)), int(gen.get("seed", 0)))
+    make_dataset(layout, root, int(gen.get("sequences", 20)), int(gen.get("frames", 60)), int(gen.get("seed", 0)),
+                 splits=gen.get("splits", TRAIN_SPLITS.get(layout)), image_size=gen.get("image_size"))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -222,6 +234,7 @@ class Trainer:
         self.corrupt_count = 0
         self._corrupt_seen = set()
         self.history: List[dict] = []
+        self.step_losses: List[float] = []  # total loss of every step run by this object
         self.writer = None
         if resume:
             self.resume(os.path.join(self.ckpt_dir, "latest.pth.tar") if resume is True else resume)
@@ -308,6 +321,7 @@ class Trainer:
         self.step += 1
         self.step_in_epoch += 1
         stats["grad_norm"] = float(gn)
+        self.step_losses.append(stats["total"])
         return stats
 
     def _note_corrupt(self, batch: Mapping, total: int) -> None:
@@ -340,6 +354,19 @@ class Trainer:
         path = os.path.join(self.ckpt_dir, name)
         save_checkpoint(self.student, path, epoch=self.epoch, **state)
         return path
+
+    def _copy(self, src: Optional[str], name: str) -> Optional[str]:
+        """Atomically publish ``src`` under ``checkpoints/name`` (a hard link where possible)."""
+        if src is None:
+            return None
+        dst = os.path.join(self.ckpt_dir, name)
+        with atomic_path(dst) as tmp:
+            os.remove(tmp)
+            try:
+                os.link(src, tmp)
+            except OSError:
+                shutil.copyfile(src, tmp)
+        return dst
 
     def resume(self, path: str) -> None:
         obj = read_checkpoint_file(path)
@@ -402,9 +429,11 @@ class Trainer:
             while self.epoch < total and not stopped:
                 epoch = self.epoch + 1
                 epoch_stats, sps, stopped = self._run_epoch(epoch)
-                if stopped:
-                    final = self.save(f"OSTrack_ep{self.epoch:04d}_step{self.step}.pth.tar")
-                    self.save("latest.pth.tar")
+                if stopped:  # max_steps reached inside the epoch: a mid-epoch checkpoint
+                    epoch_stats["partial"] = True
+                    self.history.append(epoch_stats)
+                    latest = self.save("latest.pth.tar")
+                    final = self._copy(latest, f"OSTrack_ep{self.epoch:04d}_step{self.step}.pth.tar")
                     break
                 self.epoch = epoch
                 self.step_in_epoch = 0
@@ -414,15 +443,11 @@ class Trainer:
                     val_stats = self.validate(epoch)
                     epoch_stats.update({f"val_{k}": v for k, v in val_stats.items()})
                 self.history.append(epoch_stats)
+                latest = self.save("latest.pth.tar")
                 if self._should_save(epoch):
-                    final = self.save(f"OSTrack_ep{epoch:04d}.pth.tar")
-                self.save("latest.pth.tar")
-            if final is None and self.dist.is_main:
-                final = os.path.join(self.ckpt_dir, f"OSTrack_ep{self.epoch:04d}.pth.tar")
-                if not os.path.exists(final):
-                    final = self.save(f"OSTrack_ep{self.epoch:04d}.pth.tar")
-            elif final is None:
-                self.save("unused")  # keep the collective in step with the main process
+                    final = self._copy(latest, f"OSTrack_ep{epoch:04d}.pth.tar")
+            if final is None:  # nothing left to run (resumed a finished run)
+                final = self._copy(self.save("latest.pth.tar"), f"OSTrack_ep{self.epoch:04d}.pth.tar")
         finally:
             if self.writer is not None:
                 self.writer.close()

@@ -108,30 +108,42 @@ def write_trackers_ini(path: str, entries: Sequence[TrackerEntry]) -> List[str]:
         with open(path) as f:
             old = f.read()
     kept = [(n, t) for n, t in _split_sections(old) if n not in ids]
-    parts = [t if t.endswith("\n") else t + "\n" for _, t in kept]
-    parts += [e.to_ini() for e in entries]
-    write_text(path, "\n".join(p.rstrip("\n") + "\n" for p in parts))
+    text = "".join(t for _, t in kept)  # kept verbatim, comments and spacing included
+    for e in entries:
+        if text and not text.endswith("\n"):
+            text += "\n"
+        if text and not text.endswith("\n\n"):
+            text += "\n"
+        text += e.to_ini()
+    write_text(path, text)
     return [n for n, _ in kept if n is not None]
 
 
 # ------------------------------------------------------------------------------------------------
 # config.yaml and the experiment module
 # ------------------------------------------------------------------------------------------------
+def read_config(workspace: str) -> Dict:
+    """``WS/config.yaml`` as a mapping ({} when there is none); ValueError naming the file if it is broken."""
+    path = os.path.join(workspace, "config.yaml")
+    if not os.path.isfile(path):
+        return {}
+    try:
+        with open(path) as f:
+            config = yaml.safe_load(f) or {}
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: expected a mapping, got {type(config).__name__}")
+    return config
+
+
 def write_config(workspace: str, stack: Optional[str] = None, registry: str = "./trackers.ini") -> Dict:
     """Create or update ``WS/config.yaml``: ``registry`` contains ``./trackers.ini``; ``stack`` is set when given.
 
     Other keys of an existing config (``sequences``, ``report``...) are kept. Returns the written config.
     """
     path = os.path.join(workspace, "config.yaml")
-    config = {}
-    if os.path.isfile(path):
-        try:
-            with open(path) as f:
-                config = yaml.safe_load(f) or {}
-        except yaml.YAMLError as e:
-            raise ValueError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-        if not isinstance(config, dict):
-            raise ValueError(f"{path}: expected a mapping, got {type(config).__name__}")
+    config = read_config(workspace)
     reg = config.get("registry") or []
     reg = [reg] if isinstance(reg, str) else list(reg)
     if registry not in reg:
@@ -220,10 +232,13 @@ def anchor_values(boxes: Sequence[Optional[Sequence[float]]], spacing: int) -> L
     return values
 
 
-def write_anchors(sequences_dir: str, spacing: int = 10) -> Dict[str, int]:
-    """Write ``anchor.value`` into every listed sequence; returns ``{name: number of anchors}``."""
+def write_anchors(sequences_dir: str, spacing: int = 10, only_missing: bool = True) -> Dict[str, int]:
+    """Write ``anchor.value`` into the listed sequences (by default only those without one); returns
+    ``{name: number of anchors}`` for the sequences written."""
     counts = {}
     for name in read_list(sequences_dir):
+        if only_missing and os.path.isfile(os.path.join(sequences_dir, name, "anchor.value")):
+            continue
         values = anchor_values(read_groundtruth(sequences_dir, name), spacing)
         if not any(values):
             raise ValueError(f"sequence {name}: no frame with a visible target every {spacing} frames "
@@ -235,11 +250,12 @@ def write_anchors(sequences_dir: str, spacing: int = 10) -> Dict[str, int]:
 
 def build_synthetic_sequences(sequences_dir: str, sequences: int = 3, frames: int = 40, seed: int = 0,
                               anchor_spacing: int = 10) -> Dict[str, int]:
-    """Render the synthetic dataset in VOT layout into ``sequences_dir`` and anchor it for multistart.
+    """Render the synthetic dataset in VOT layout into ``sequences_dir``, anchored for multistart (the
+    generator writes ``anchor.value``; sequences without one get anchors every ``anchor_spacing`` frames).
 
     Returns ``{sequence name: length}``.
     """
-    from ..datasets.synthetic import make_dataset
+    from ..datasets import make_dataset
     make_dataset(layout="vot", out=sequences_dir, sequences=sequences, frames=frames, seed=seed)
-    write_anchors(sequences_dir, anchor_spacing)
+    write_anchors(sequences_dir, anchor_spacing, only_missing=True)
     return sequence_lengths(sequences_dir)

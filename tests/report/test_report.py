@@ -61,7 +61,7 @@ def on_disk_performance(b):
 
 def test_report_files_written(lasot):
     out = lasot["out"]
-    assert out == os.path.join(lasot["report_dir"], "lasot", "report")
+    assert out == os.path.join(lasot["report_dir"], "lasot", "comparison")
     for stem in ("success_plot", "precision_plot", "norm_precision_plot", "resolution_plot", "attributes_plot"):
         for ext in ("png", "pdf"):
             path = os.path.join(out, f"{stem}.{ext}")
@@ -243,8 +243,14 @@ def test_curve_legends_sorted_with_scores():
     curves = {"a": [1.0, 0.5, 0.0], "b": [1.0, 0.8, 0.1], "c": [0.9, 0.2, 0.0]}
     scores = {n: float(np.mean(c)) for n, c in curves.items()}
     fig = plots.curve_figure("success", series, curves, scores, "AUC")
+    # two legend columns filled so that reading row by row follows the ranking
     texts = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert texts == ["b* [0.633]", "a [0.500]", "c [0.367]", "* fewer sequences (see table)"]
+    assert texts == ["b* [0.633]", "c [0.367]", "a [0.500]", "* fewer sequences (see table)"]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig).draw()  # the rendered positions: row-major reading gives the ranking
+    pos = {t.get_text(): t.get_window_extent().get_points()[0] for t in fig.legends[0].get_texts()}
+    reading = sorted(pos, key=lambda k: (-round(pos[k][1]), pos[k][0]))
+    assert reading == ["b* [0.633]", "a [0.500]", "c [0.367]", "* fewer sequences (see table)"]
     lines = fig.axes[0].get_lines()
     assert [list(l.get_xdata()) for l in lines][0] == [0.0, 0.5, 1.0]
 

@@ -1,0 +1,194 @@
+"""The tracking loop: hand-made maps, a tiny network on a real sequence, bad input, warm-up at init."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from loretrack_plugin import build_net
+from loretrack_plugin.tracking import TrackerCore, sample_target
+from loretrack_plugin.tracking.sequence import load_otb_sequence, read_rgb
+from tests.conftest import tiny_net_kwargs
+
+MEAN = np.array([0.485, 0.456, 0.406])
+STD = np.array([0.229, 0.224, 0.225])
+
+
+def peaky(net, gain=8.0):
+    """Random networks give nearly flat score maps whose windowed peak is decided by 1e-7 noise;
+    a larger score-logit scale gives distinct peaks, as a trained network has."""
+    with torch.no_grad():
+        net.box_head.conv5_ctr.weight.mul_(gain)
+        net.box_head.conv5_ctr.bias.mul_(gain)
+    return net
+
+
+@pytest.fixture(scope="module")
+def tiny_net():
+    torch.manual_seed(3)
+    return peaky(build_net(128, 64, **tiny_net_kwargs()))
+
+
+@pytest.fixture(scope="module")
+def biker(real_otb_root):
+    frames, gt = load_otb_sequence(f"{real_otb_root}/Biker")
+    return [read_rgb(p) for p in frames[:40]], gt
+
+
+def reference_step(net, z, state, img, search_factor=5.0):
+    """One step of the loop of method.md §3, written out independently (float64 numpy box arithmetic)."""
+    S, F = net.cfg.search_size, net.cfg.feat_size
+    k = np.arange(1, F + 1)
+    w1 = 0.5 * (1 - np.cos(2 * np.pi * k / (F + 1)))
+    window = np.outer(w1, w1)
+    H, W = img.shape[:2]
+    patch, rf, _ = sample_target(img, state, search_factor, S)
+    with torch.no_grad():
+        o = net(z, norm(patch))
+    response = window * o["score_map"][0, 0].double().numpy()
+    iy, ix = divmod(int(np.argmax(response)), F)
+    near_max = {divmod(int(i), F) for i in np.flatnonzero(response >= response.max() - 1e-6)}
+    off = o["offset_map"][0, :, iy, ix].double().numpy()
+    wh = o["size_map"][0, :, iy, ix].double().numpy()
+    side = S / rf
+    cx = (ix + off[0]) / F * side + state[0] + state[2] / 2 - side / 2
+    cy = (iy + off[1]) / F * side + state[1] + state[3] / 2 - side / 2
+    w, h = wh[0] * side, wh[1] * side
+    x1, y1, x2, y2 = cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+    x1, x2 = min(max(0, x1), W - 10), min(max(10, x2), W)
+    y1, y2 = min(max(0, y1), H - 10), min(max(10, y2), H)
+    return [x1, y1, max(10, x2 - x1), max(10, y2 - y1)], near_max
+
+
+def norm(patch):
+    x = (patch.astype(np.float64) / 255.0 - MEAN) / STD
+    return torch.from_numpy(x.transpose(2, 0, 1)[None]).float()
+
+
+def test_tiny_network_tracks_a_real_sequence_like_the_reference(tiny_net, biker):
+    frames, gt = biker
+    core = TrackerCore(tiny_net, 5.0, 2.0, backend="eager", name="tiny")
+    core.init(frames[0], gt[0])
+    z = norm(sample_target(frames[0], gt[0], 2.0, 64)[0])
+    worst, compared = 0.0, 0
+    boxes = []
+    for img in frames[1:]:
+        # teacher-forced: the reference starts each frame from the core's state, so a 1e-6 difference
+        # cannot flip a later crop rounding and make the two trajectories part
+        want, near_max = reference_step(tiny_net, z, list(core.state), img)
+        box, _ = core.update(img)
+        boxes.append(box)
+        if len(near_max) == 1:
+            worst = max(worst, float(np.abs(box - np.array(want)).max()))
+            compared += 1
+        else:  # exact ties (e.g. cells on uniform zero padding): any of the tied cells is right
+            assert core.last.peak in near_max
+    assert compared >= len(frames) // 2
+    assert worst < 1e-3
+    boxes = np.array(boxes)
+    assert boxes.shape == (len(frames) - 1, 4) and np.isfinite(boxes).all()
+    H, W = frames[0].shape[:2]
+    assert (boxes[:, 2:] >= 10).all() and (boxes[:, 0] <= W - 10).all() and (boxes[:, 1] <= H - 10).all()
+    # the same sequence again gives the same boxes (re-init resets the state)
+    core.init(frames[0], gt[0])
+    again = np.array([core.update(f)[0] for f in frames[1:]])
+    assert np.array_equal(again, boxes)
+
+
+def test_score_is_the_raw_score_at_the_windowed_peak(tiny_net, biker):
+    frames, gt = biker
+    core = TrackerCore(tiny_net, 5.0, 2.0, backend="eager")
+    core.init(frames[0], gt[0])
+    _, score = core.update(frames[1])
+    iy, ix = core.last.peak
+    assert score == float(core.last.score_map[0, 0, iy, ix])
+    assert 1e-4 <= score <= 1 - 1e-4
+    assert tuple(core.last.search_box) == tuple(float(v) for v in gt[0])
+
+
+class FixedMaps:
+    """A backend that returns hand-made maps."""
+    name, exact = "fixed", False  # not an approximation of eager: no eager re-runs
+
+    def __init__(self, F, peak, offset, size):
+        self.score = torch.zeros(1, 1, F, F)
+        self.score[0, 0, peak[0], peak[1]] = 0.9
+        self.size = torch.full((1, 2, F, F), 0.5)
+        self.offset = torch.zeros(1, 2, F, F)
+        self.size[0, :, peak[0], peak[1]] = torch.tensor(size)
+        self.offset[0, :, peak[0], peak[1]] = torch.tensor(offset)
+
+    def __call__(self, template, search):
+        return self.score, self.size, self.offset
+
+
+def test_update_with_hand_made_maps(tiny_net):
+    frame = np.zeros((200, 200, 3), np.uint8)
+    core = TrackerCore(tiny_net, 5.0, 2.0, backend="eager")
+    core.init(frame, [80, 80, 40, 40])           # crop side ceil(40 * 5) = 200, resize factor 128 / 200
+    core.backend = FixedMaps(8, (4, 5), (0.5, 0.25), (0.2, 0.1))
+    box, score = core.update(frame)
+    # cx = (5 + 0.5) / 8 * 200 = 137.5, cy = (4 + 0.25) / 8 * 200 = 106.25, w = 40, h = 20, around
+    # the previous centre (100, 100) with half side 100: the crop centre maps onto the previous centre
+    assert box.tolist() == pytest.approx([117.5, 96.25, 40.0, 20.0], abs=1e-4)
+    assert score == pytest.approx(0.9)
+    # next frame: the peak sits at the right border and the box leaves the frame -> clipped
+    core.backend = FixedMaps(8, (4, 7), (0.9, 0.0), (0.3, 0.3))
+    box, _ = core.update(frame)
+    # crop side ceil(sqrt(40 * 20) * 5) = 142; cx = 7.9 / 8 * 142 + (137.5 - 71) = 206.7225 -> clipped
+    side = math.ceil(math.sqrt(800) * 5)
+    cx = 7.9 / 8 * side + 137.5 - side / 2
+    w = 0.3 * side
+    assert box[0] == pytest.approx(min(cx - w / 2, 190), abs=1e-3)
+    assert box[0] + box[2] == pytest.approx(200, abs=1e-3)
+
+
+def test_warm_up_runs_at_init_and_each_update_runs_one_forward(tiny_net, biker):
+    frames, gt = biker
+    calls = []
+    handle = tiny_net.register_forward_hook(lambda *a: calls.append(1))
+    try:
+        core = TrackerCore(tiny_net, 5.0, 2.0, backend="eager")
+        assert core.backend is None and not calls  # nothing heavy at construction
+        core.init(frames[0], gt[0])
+        assert core.backend_name == "eager" and len(calls) >= 1
+        n = len(calls)
+        core.update(frames[1])
+        assert len(calls) == n + 1
+    finally:
+        handle.remove()
+
+
+def test_bad_input_errors(tiny_net):
+    core = TrackerCore(tiny_net, 5.0, 2.0, backend="eager", name="tiny")
+    frame = np.zeros((100, 160, 3), np.uint8)
+    with pytest.raises(RuntimeError, match="before init"):
+        core.update(frame)
+    for box, msg in (([10, 10, 0, 0], "positive"), ([10, 10, -3, 5], "positive"),
+                     ([float("nan"), 0, 5, 5], "NaN"), ([500, 500, 10, 10], "outside")):
+        with pytest.raises(ValueError, match=msg):
+            core.init(frame, box)
+    with pytest.raises(ValueError, match="backend 'cuda'"):
+        TrackerCore(tiny_net, 5.0, 2.0, backend="cuda")
+    with pytest.raises(ValueError, match="factors"):
+        TrackerCore(tiny_net, 0.0, 2.0)
+    with pytest.raises(ValueError, match="threads"):
+        TrackerCore(tiny_net, 5.0, 2.0, threads=0)
+
+
+def test_grayscale_rgba_and_16bit_frames_track_like_rgb(tiny_net, biker):
+    frames, gt = biker
+    gray = [f.mean(axis=2).round().astype(np.uint8) for f in frames[:4]]
+    rgb = [np.repeat(g[:, :, None], 3, axis=2) for g in gray]
+    variants = {
+        "gray": gray,
+        "rgba": [np.dstack([f, np.full(f.shape[:2], 255, np.uint8)]) for f in rgb],
+        "16bit": [f.astype(np.uint16) * 257 for f in rgb],
+    }
+    core = TrackerCore(tiny_net, 5.0, 2.0, backend="eager")
+    core.init(rgb[0], gt[0])
+    want = [core.update(f)[0] for f in rgb[1:]]
+    for name, seq in variants.items():
+        core.init(seq[0], gt[0])
+        got = [core.update(f)[0] for f in seq[1:]]
+        assert np.array_equal(np.array(got), np.array(want)), name
