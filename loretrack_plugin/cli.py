@@ -48,7 +48,10 @@ def main(argv=None) -> int:
         else:
             sub.add_parser(name, help=f"(see `loretrack {name} --help`)", add_help=False)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    # our loggers speak at INFO; third-party ones (fontTools logs every glyph at INFO) only warn
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    for name in ("loretrack", "loretrack_plugin"):
+        logging.getLogger(name).setLevel(logging.DEBUG if args.verbose else logging.INFO)
     if args.command is None:
         parser.print_help()
         return 2

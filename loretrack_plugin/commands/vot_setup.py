@@ -12,11 +12,12 @@ import re
 import shutil
 import sys
 import tempfile
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 from ..cli import UserError
 
-HELP = "write VOT toolkit trackers.ini entries, config and stack (optionally a local synthetic dataset) into a workspace"
+HELP = ("write VOT toolkit trackers.ini entries, config and stack (optionally a local synthetic dataset) "
+        "into a workspace")
 
 DEFAULT_IDENTIFIER = "loretrack"
 DEFAULT_TIMEOUT = 600
@@ -175,6 +176,24 @@ def _missing_anchors(sequences_dir: str) -> List[str]:
     return [n for n in read_list(sequences_dir) if not os.path.isfile(os.path.join(sequences_dir, n, "anchor.value"))]
 
 
+def _unpatched_multistart(workspace: str):
+    """A warning if the configured stack still uses the toolkit's (crashing) multistart experiment."""
+    from ..vot import stack as stacks
+    from ..vot.workspace import read_config
+    name = read_config(workspace).get("stack")
+    if not isinstance(name, str):
+        return None
+    try:
+        path = os.path.join(workspace, name) if name.endswith((".yaml", ".yml")) else stacks.toolkit_stack_file(name)
+        _, count = stacks.patch_stack(stacks.read_stack(path), "x") if path else (None, 0)
+    except (ValueError, FileNotFoundError):
+        return None
+    if count:
+        return (f"the configured stack {name!r} uses the toolkit's multistart experiment, which crashes on "
+                f"vot-toolkit 0.8/0.9: rerun with --stack {name} to switch it to the working class")
+    return None
+
+
 def run(args) -> int:
     from ..vot import stack as stacks
     from ..vot import workspace as ws
@@ -221,6 +240,10 @@ def run(args) -> int:
         if stack.get("dataset") and not os.path.isfile(os.path.join(sequences_dir, "list.txt")):
             notes.append(f"{sequences_dir}/list.txt is missing: the toolkit will download the stack's dataset "
                          "on first use (offline: put the sequences there first)")
+    elif has_config:
+        warning = _unpatched_multistart(workspace)
+        if warning:
+            warnings.append(warning)
     if stack_name is not None:
         stacks.write_stack(os.path.join(workspace, "stack.yaml"), stack)
         stack_ref = "./stack.yaml"

@@ -235,30 +235,29 @@ def render_sequence(rng: np.random.Generator, n_frames: int, size: Tuple[int, in
         for d_tex, d_mask, d_side, mover in dis[:1]:
             p = mover.step()
             _paste(canvas, d_tex, d_mask, int(p[0] - d_side / 2), int(p[1] - d_side / 2), int(d_side), int(d_side))
-        full = np.zeros((H, W), bool)
+        seen = np.zeros((H, W), bool)
         target_px = 0
         if not (in_span and absent_kind == "out_of_view"):
-            drawn = _paste(canvas, tex, mask, x, y, w, h)
-            full = drawn
+            seen = _paste(canvas, tex, mask, x, y, w, h)
             target_px = max(1, int(cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST).sum()))
         for d_tex, d_mask, d_side, mover in dis[1:]:  # a distractor may pass in front of the target
             p = mover.step()
             d = _paste(canvas, d_tex, d_mask, int(p[0] - d_side / 2), int(p[1] - d_side / 2),
                        int(d_side), int(d_side))
-            full &= ~d
+            seen &= ~d
         if in_span and absent_kind == "occlusion":
             ow, oh = int(w * 1.6) + 8, int(h * 1.6) + 8
-            full &= ~_paste(canvas, occ_tex, np.ones((8, 8), np.float32), x - (ow - w) // 2, y - (oh - h) // 2, ow, oh)
-            full[:] = False
+            _paste(canvas, occ_tex, np.ones((8, 8), np.float32), x - (ow - w) // 2, y - (oh - h) // 2, ow, oh)
+            seen[:] = False  # the wall patch is larger than the target: nothing of it shows
         if occluder:
             occ_x = (occ_x + occ_speed) % (W + occ_w) - occ_w
-            full &= ~_paste(canvas, occ_tex, np.ones((8, 8), np.float32), int(occ_x), 0, occ_w, H)
+            seen &= ~_paste(canvas, occ_tex, np.ones((8, 8), np.float32), int(occ_x), 0, occ_w, H)
 
         canvas += rng.normal(0, 0.015, canvas.shape).astype(np.float32)
         frames.append((np.clip(canvas, 0, 1) * 255 + 0.5).astype(np.uint8))
 
         x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
-        ratio[f] = full.sum() / target_px if target_px else 0.0
+        ratio[f] = seen.sum() / target_px if target_px else 0.0
         vis[f] = ratio[f] > 0 and x1 > x0 and y1 > y0
         if f == 0:  # the init frame must show the target
             vis[f], ratio[f] = True, max(ratio[f], 1e-3)

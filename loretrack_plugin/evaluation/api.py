@@ -42,8 +42,9 @@ def select_sequences(names: Sequence[str], wanted: Optional[Sequence[str]], data
     if not wanted:
         return list(names)
     wanted = [w.strip() for w in wanted if w.strip()]
-    absent = [w for w in wanted if w in set(dataset_missing)]
-    unknown = [w for w in wanted if w not in set(names) and w not in set(dataset_missing)]
+    gone, known = set(dataset_missing), set(names)
+    absent = [w for w in wanted if w in gone]
+    unknown = [w for w in wanted if w not in known and w not in gone]
     if absent:
         raise ValueError(f"--sequences: {', '.join(absent)} not on disk")
     if unknown:
@@ -85,6 +86,21 @@ def _load_all(exp, names: Sequence[str]) -> Dict[str, Tuple[List[str], list]]:
     return out
 
 
+def _warn_changed_trackers(exp, trackers: Sequence[TrackerRef]) -> None:
+    """Finished results are kept on resume: say so when they came from other weights."""
+    import json
+    for t in trackers:
+        path = os.path.join(exp.result_dir, t.name, "tracker_info.json")
+        if not os.path.isfile(path):
+            continue
+        with open(path) as f:
+            old = json.load(f)
+        if old.get("checkpoint") != t.checkpoint:
+            log.warning("%s: existing results in %s were written with checkpoint %s, this run uses %s; finished "
+                        "sequences are not re-run (use another --result-dir to start afresh)", t.name,
+                        os.path.dirname(path), old.get("checkpoint"), t.checkpoint)
+
+
 def evaluate(benchmark: str, root: str, trackers: Sequence[TrackerRef], result_dir: str = "results",
              report_dir: str = "reports", workers: int = 1, shard: Optional[Tuple[int, int]] = None,
              sequences: Optional[Sequence[str]] = None, exclude_invalid_frames: bool = False,
@@ -113,6 +129,7 @@ def evaluate(benchmark: str, root: str, trackers: Sequence[TrackerRef], result_d
     if shard:
         log.info("%s: shard %d/%d runs %d of %d sequences", benchmark, shard[0], shard[1], len(mine), len(selected))
 
+    _warn_changed_trackers(exp, trackers)
     tasks, skipped = _tasks(bench, exp, trackers, mine, frames)
     if skipped:
         log.info("%s: %d finished tracker x sequence results found, skipped", benchmark, skipped)
@@ -127,7 +144,8 @@ def evaluate(benchmark: str, root: str, trackers: Sequence[TrackerRef], result_d
         reps = 1 if (bench.layout != "got10k" or t.deterministic) else exp.repetitions
         missing[t.name] = [s for s in selected if not is_complete(*result_paths(bench.layout, exp.result_dir, t.name, s,
                                                                                  reps), len(frames[s][0]))]
-    evaluated = [s for s in selected if not any(s in m for m in missing.values())]
+    incomplete = set().union(*missing.values()) if missing else set()
+    evaluated = [s for s in selected if s not in incomplete]
     res = EvalResult(benchmark, exp, [t.name for t in trackers], selected, evaluated, missing, summary)
     for name, m in missing.items():
         if m:

@@ -24,7 +24,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..datasets.names import OTB_SPECIAL, lasot_class, lasot_names, otb_names
+from ..datasets.names import lasot_class, lasot_names, otb_names
 
 log = logging.getLogger("loretrack")
 

@@ -23,7 +23,7 @@ import json
 import logging
 import os
 import zipfile
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 import numpy as np
 from got10k.experiments import ExperimentGOT10k, ExperimentNfS, ExperimentOTB, ExperimentUAV123

@@ -50,7 +50,7 @@ here the thresholds are ``i * 0.05`` and OP50/OP75 are read at indices 10 and 15
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 from got10k.utils.metrics import center_error, rect_iou

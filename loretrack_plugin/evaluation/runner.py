@@ -14,8 +14,9 @@
   :class:`TrackerRef` (names and paths travel, never tracker objects).
 * ``--shard i/n``: sequences are split into n groups of about equal frame count (longest first, to
   the lightest group; deterministic), and shard i (1..n) runs group i.
-* Per-frame times are measured around ``init``/``update`` only, exactly like got10k's
-  ``Tracker.track`` (image decoding excluded); trackers that override ``track`` are called through it.
+* Per-frame times are measured around ``init``/``update`` only, as in got10k's ``Tracker.track``,
+  with the frame decoded before the clock starts (got10k hands over a lazily opened PIL image, so
+  its times include the JPEG decode); trackers that override ``track`` are called through it.
 """
 from __future__ import annotations
 
@@ -24,11 +25,10 @@ import logging
 import multiprocessing
 import os
 import re
-import sys
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np

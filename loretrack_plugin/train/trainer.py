@@ -183,6 +183,12 @@ class Trainer:
             rep = load_checkpoint(self.student, m["init"])
             for note in rep.notes:
                 log.info("model.init %s: %s", m["init"], note)
+        if m["score_prior"] is not None:
+            prior = float(m["score_prior"])
+            if not 0.0 < prior < 1.0:
+                raise ConfigError(f"model.score_prior={prior} must be in (0, 1)")
+            with torch.no_grad():
+                self.student.box_head.conv5_ctr.bias.fill_(-math.log((1.0 - prior) / prior))
         # the 197-row ImageNet table and the cls token never enter forward (pitfall P9)
         for p in (self.student.backbone.cls_token, self.student.backbone.pos_embed):
             p.requires_grad_(False)

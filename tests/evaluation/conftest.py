@@ -1,5 +1,4 @@
 """Synthetic benchmarks (small frames, few sequences) and a tiny-network tracker file, built once."""
-import os
 
 import pytest
 

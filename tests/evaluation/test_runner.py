@@ -8,7 +8,7 @@ import pytest
 
 from loretrack_plugin.cli import main
 from loretrack_plugin.evaluation import TrackerRef, evaluate, parse_shard
-from loretrack_plugin.evaluation.runner import result_paths, shard_sequences
+from loretrack_plugin.evaluation.runner import shard_sequences
 
 STATIC = TrackerRef("tests.evaluation.trackers:static", "static")
 DRIFT = TrackerRef("tests.evaluation.trackers:drift", "drift")

@@ -79,7 +79,8 @@ def run_guarded(cmd, cwd, timeout, env=None):
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
         out, _ = p.communicate()
-        pytest.fail(f"`{' '.join(map(str, cmd))}` hung: no exit after {timeout} s\n{out.decode(errors='replace')[-3000:]}")
+        tail = out.decode(errors="replace")[-3000:]
+        pytest.fail(f"`{' '.join(map(str, cmd))}` hung: no exit after {timeout} s\n{tail}")
     return p.returncode, out.decode(errors="replace")
 
 

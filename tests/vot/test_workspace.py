@@ -43,7 +43,8 @@ def test_trackers_ini_round_trips_through_configparser_and_keeps_other_sections(
     ws.write_trackers_ini(str(ini), [_entry(threads=4)])
     cp = configparser.ConfigParser()
     cp.read(ini)
-    assert cp.sections() == ["other", "loretrack-128", "loretrack"] and cp["loretrack"]["env_loretrack_vot_threads"] == "4"
+    assert cp.sections() == ["other", "loretrack-128", "loretrack"]
+    assert cp["loretrack"]["env_loretrack_vot_threads"] == "4"
 
 
 @needs_toolkit
@@ -180,3 +181,25 @@ def test_vot_setup_cli_writes_a_local_workspace_and_rejects_bad_input(tmp_path, 
         rc, out, err = _setup(capsys, "--workspace", str(wsdir), "--default-tracker", tiny_tracker["yaml"], *args)
         assert rc == 2 and msg in err and len(err.strip().splitlines()) == 1, (args, err)
     assert (wsdir / "trackers.ini").read_text() == before
+
+
+@needs_toolkit
+def test_vot_setup_switches_a_toolkit_stack_and_warns_about_an_unswitched_one(tmp_path, tiny_tracker, capsys):
+    wsdir = tmp_path / "ws"
+    wsdir.mkdir()
+    (wsdir / "config.yaml").write_text("registry:\n- ./trackers.ini\nstack: vot2022/shorttermbox\n")
+    rc, out, err = _setup(capsys, "--workspace", str(wsdir), "--default-tracker", tiny_tracker["yaml"])
+    assert rc == 0, err
+    assert "warning: the configured stack 'vot2022/shorttermbox' uses the toolkit's multistart" in out
+    assert not (wsdir / "stack.yaml").exists()
+
+    rc, out, err = _setup(capsys, "--workspace", str(wsdir), "--default-tracker", tiny_tracker["yaml"],
+                          "--stack", "vot2022/shorttermbox", "--toolkit-env", "same")
+    assert rc == 0, err
+    assert "warning: the configured stack" not in out
+    assert yaml.safe_load((wsdir / "config.yaml").read_text())["stack"] == "./stack.yaml"
+    st = yaml.safe_load((wsdir / "stack.yaml").read_text())
+    assert st["experiments"]["baseline"]["type"] == stacks.PACKAGE_EXPERIMENT
+    assert st["dataset"].startswith("https://")  # real data is fetched by the toolkit as usual
+    assert "sequences/list.txt is missing" in out
+    assert not (wsdir / "python").exists()  # same environment: nothing to copy

@@ -1,0 +1,83 @@
+"""``loretrack export`` and ``loretrack bench`` on a tiny saved tracker."""
+import json
+import os
+
+import pytest
+import torch
+
+from loretrack_plugin import build_net, save_checkpoint
+from loretrack_plugin.cli import main
+from loretrack_plugin.tracking.backends import EagerBackend, example_inputs, load_exported, max_abs_diff
+from tests.conftest import tiny_net_kwargs
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tiny_export")
+    torch.manual_seed(4)
+    net = build_net(64, 32, **tiny_net_kwargs())
+    save_checkpoint(net, str(d / "tiny.pth.tar"), epoch=1)
+    y = d / "tiny-64.yaml"
+    y.write_text("search_factor: 5.0\ntemplate_factor: 2.0\ncheckpoint: ./tiny.pth.tar\n")
+    return {"dir": d, "yaml": str(y), "net": net}
+
+
+@pytest.mark.parametrize("fmt,ext", [("onnx", ".onnx"), ("openvino", ".xml")])
+def test_export_writes_a_checked_model(tiny, fmt, ext, capsys):
+    out = tiny["dir"] / f"out-{fmt}" / f"model{ext}"
+    assert main(["export", "--tracker", tiny["yaml"], "--format", fmt, "--out", str(out)]) == 0
+    assert "outputs match PyTorch" in capsys.readouterr().out
+    assert out.is_file() and (fmt == "onnx" or out.with_suffix(".bin").is_file())
+    be = load_exported(str(out), threads=1)
+    z, x = example_inputs(tiny["net"].cfg, seed=7)
+    assert max_abs_diff(be(z, x), EagerBackend(tiny["net"])(z, x)) < 1e-5
+    assert sorted(os.listdir(out.parent)) == sorted([out.name] + ([out.with_suffix(".bin").name] if fmt != "onnx" else []))
+
+
+def test_export_metadata(tiny):
+    import onnx
+    out = tiny["dir"] / "meta.onnx"
+    assert main(["export", "--tracker", tiny["yaml"], "--format", "onnx", "--out", str(out)]) == 0
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert meta["loretrack_tracker"] == "tiny-64" and meta["search_size"] == "64" and meta["search_factor"] == "5.0"
+
+
+def test_export_failures_leave_no_file(tiny, tmp_path, capsys):
+    out = tmp_path / "strict.onnx"
+    # no exported graph equals PyTorch to 1e-30: the check must fail and nothing may be written
+    assert main(["export", "--tracker", tiny["yaml"], "--format", "onnx", "--out", str(out), "--tol", "1e-30"]) == 2
+    assert "nothing written" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
+    assert main(["export", "--tracker", tiny["yaml"], "--format", "onnx", "--out", str(tmp_path / "x.xml")]) == 2
+    assert main(["export", "--tracker", "loretrack-96", "--format", "onnx", "--checkpoint",
+                 str(tmp_path / "none.pth"), "--out", str(tmp_path / "a.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "'loretrack-96'" in err and "none.pth" in err
+    assert os.listdir(tmp_path) == []
+
+
+def test_bench_times_and_checks_peaks(tiny, real_otb_root, tmp_path, capsys):
+    js = tmp_path / "bench.json"
+    rc = main(["bench", "--tracker", tiny["yaml"], "--backends", "eager,onnxruntime", "--frames", "3",
+               "--repeats", "2", "--threads", "1", "--check-peaks", f"{real_otb_root}/Biker", "--max-frames", "6",
+               "--json", str(js)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "weights from" in out and "onnxruntime" in out and "peak mismatches" in out
+    res = json.loads(js.read_text())
+    rows = {r["backend"]: r for r in res["timing"]}
+    assert set(rows) == {"eager", "onnxruntime"} and all(r["step_ms"] > 0 and r["forward_ms"] > 0
+                                                        for r in rows.values())
+    (check,) = res["peak_check"]
+    assert check["backend"] == "onnxruntime" and check["frames"] == 5 and check["peak_mismatches"] == 0
+    assert check["max_map_diff"] < 1e-5
+
+
+def test_bench_random_weights_and_bad_arguments(tmp_path, capsys):
+    y = tmp_path / "rnd.yaml"
+    y.write_text(f"network: {{search_size: 64, embed_dim: 64, depth: 2, num_heads: 4, head_channels: 32}}\n"
+                 f"search_factor: 5\ntemplate_factor: 2\ncheckpoint: {tmp_path}/absent.pth\n")
+    assert main(["bench", "--tracker", str(y), "--backends", "eager", "--frames", "2", "--repeats", "1"]) == 0
+    assert "RANDOM weights" in capsys.readouterr().out
+    assert main(["bench", "--tracker", str(y), "--backends", "eager,warp"]) == 2
+    assert "backend 'warp'" in capsys.readouterr().err
