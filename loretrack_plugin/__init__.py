@@ -6,11 +6,30 @@ Public API::
     net = build_net(search_size=128, template_size=64)
     load_checkpoint(net, "OSTrack_ep0300.pth.tar")
     out = net(template, search)
+
+Names are imported lazily (PEP 562), so light submodules such as ``loretrack_plugin.vot.multistart``
+(imported by the VOT toolkit for every command) do not pay for importing torch and timm.
 """
-from .checkpoint import CheckpointError, build_net_from_checkpoint, load_checkpoint, save_checkpoint
-from .config import ConfigError, NetConfig, make_config
-from .models import TrackerNet, build_net, decode_peak
+import importlib
+
 from .version import __version__
 
-__all__ = ["build_net", "load_checkpoint", "save_checkpoint", "build_net_from_checkpoint", "NetConfig",
-           "make_config", "TrackerNet", "decode_peak", "CheckpointError", "ConfigError", "__version__"]
+_EXPORTS = {
+    "build_net": "models.net", "TrackerNet": "models.net", "decode_peak": "models.head",
+    "load_checkpoint": "checkpoint", "save_checkpoint": "checkpoint", "build_net_from_checkpoint": "checkpoint",
+    "CheckpointError": "checkpoint", "NetConfig": "config", "make_config": "config", "ConfigError": "config",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -156,15 +156,22 @@ def _build_synthetic(args, sequences_dir: str) -> Dict[str, int]:
     return lengths
 
 
-def _eao_range(args, sequences_dir: str) -> Tuple[int, int]:
+def _parse_eao_range(value):
+    """``--eao-range LOW,HIGH`` -> (low, high), or None when not given."""
+    if not value:
+        return None
+    try:
+        low, high = (int(v) for v in value.split(","))
+    except ValueError:
+        raise UserError(f"--eao-range: expected LOW,HIGH integers, got {value!r}") from None
+    if not 1 <= low < high:
+        raise UserError(f"--eao-range: need 1 <= LOW < HIGH, got {low},{high}")
+    return low, high
+
+
+def _eao_from_sequences(sequences_dir: str) -> Tuple[int, int]:
     from ..vot.stack import eao_interval
     from ..vot.workspace import sequence_lengths
-    if args.eao_range:
-        try:
-            low, high = (int(v) for v in args.eao_range.split(","))
-        except ValueError:
-            raise UserError(f"--eao-range: expected LOW,HIGH integers, got {args.eao_range!r}") from None
-        return low, high
     if not os.path.isfile(os.path.join(sequences_dir, "list.txt")):
         raise UserError(f"local stack: no sequences in {sequences_dir} to size the EAO interval; use --synthetic, "
                         "put a VOT-layout dataset there first, or pass --eao-range LOW,HIGH")
@@ -184,7 +191,8 @@ def _unpatched_multistart(workspace: str):
     if not isinstance(name, str):
         return None
     try:
-        path = os.path.join(workspace, name) if name.endswith((".yaml", ".yml")) else stacks.toolkit_stack_file(name)
+        yaml_file = name.endswith((".yaml", ".yml"))
+        path = os.path.join(workspace, name) if yaml_file else stacks.toolkit_stack_file(name)
         _, count = stacks.patch_stack(stacks.read_stack(path), "x") if path else (None, 0)
     except (ValueError, FileNotFoundError):
         return None
@@ -206,37 +214,39 @@ def run(args) -> int:
     sequences_dir = os.path.join(workspace, "sequences")
     notes = []
 
-    os.makedirs(workspace, exist_ok=True)
-    if args.synthetic:
-        lengths = _build_synthetic(args, sequences_dir)
-        notes.append(f"synthetic dataset: {len(lengths)} sequences of {min(lengths.values())}-"
-                     f"{max(lengths.values())} frames in {sequences_dir}")
-
     separate = args.toolkit_env == "separate" or (args.toolkit_env == "auto" and not _toolkit_importable())
     experiment = stacks.STANDALONE_EXPERIMENT if separate else stacks.PACKAGE_EXPERIMENT
     stack_name = args.stack
     has_config = os.path.isfile(os.path.join(workspace, "config.yaml"))
     if stack_name is None and not has_config:
         stack_name = "local"
+    eao_range = _parse_eao_range(args.eao_range) if stack_name == "local" else None
 
-    stack_ref = None
-    patched = 0
-    if stack_name == "local":
-        low, high = _eao_range(args, sequences_dir)
-        if os.path.isfile(os.path.join(sequences_dir, "list.txt")):
-            missing = _missing_anchors(sequences_dir)
-            if missing:
-                ws.write_anchors(sequences_dir, args.anchor_spacing, only_missing=True)
-                notes.append(f"wrote anchor.value (every {args.anchor_spacing} frames) into {len(missing)} sequences")
-        stack = stacks.local_stack(experiment, low, high)
-        patched = 1
-        notes.append(f"local stack: multistart EAO over fragment lengths {low}..{high}, unsupervised accuracy")
-    elif stack_name is not None:
+    # a given stack is read before anything is written: a bad one leaves the workspace untouched
+    stack, patched = None, 0
+    if stack_name not in (None, "local"):
         path = stack_name if stack_name.endswith((".yaml", ".yml")) else stacks.toolkit_stack_file(stack_name)
         if path is None:
             raise UserError(f"--stack {stack_name}: no such toolkit stack (run `vot initialize` without "
                             "arguments to list them) and not a .yaml file")
         stack, patched = stacks.patch_stack(stacks.read_stack(os.path.abspath(path)), experiment)
+
+    os.makedirs(workspace, exist_ok=True)
+    if args.synthetic:
+        lengths = _build_synthetic(args, sequences_dir)
+        notes.append(f"synthetic dataset: {len(lengths)} sequences of {min(lengths.values())}-"
+                     f"{max(lengths.values())} frames in {sequences_dir}")
+
+    if stack_name == "local":
+        low, high = eao_range or _eao_from_sequences(sequences_dir)
+        if os.path.isfile(os.path.join(sequences_dir, "list.txt")):
+            missing = _missing_anchors(sequences_dir)
+            if missing:
+                ws.write_anchors(sequences_dir, args.anchor_spacing, only_missing=True)
+                notes.append(f"wrote anchor.value (every {args.anchor_spacing} frames) into {len(missing)} sequences")
+        stack, patched = stacks.local_stack(experiment, low, high), 1
+        notes.append(f"local stack: multistart EAO over fragment lengths {low}..{high}, unsupervised accuracy")
+    elif stack is not None:
         if stack.get("dataset") and not os.path.isfile(os.path.join(sequences_dir, "list.txt")):
             notes.append(f"{sequences_dir}/list.txt is missing: the toolkit will download the stack's dataset "
                          "on first use (offline: put the sequences there first)")
@@ -244,6 +254,7 @@ def run(args) -> int:
         warning = _unpatched_multistart(workspace)
         if warning:
             warnings.append(warning)
+    stack_ref = None
     if stack_name is not None:
         stacks.write_stack(os.path.join(workspace, "stack.yaml"), stack)
         stack_ref = "./stack.yaml"

@@ -2,7 +2,8 @@
 
 A config file is merged onto :data:`DEFAULTS` (unknown keys are an error naming the key). Extras:
 
-* ``base: other.yaml`` (relative to the file) is loaded first and this file's keys override it;
+* ``base: other.yaml`` or a list of files (relative to this one) are loaded first, in order, and this
+  file's keys override them;
 * string values may use ``${VAR}`` / ``${VAR:-default}`` (environment variables, e.g. data roots);
 * ``overrides`` (command line ``--set a.b=value``) are applied last; values are parsed as YAML.
 
@@ -141,11 +142,11 @@ def _read_yaml(path: str, seen=()) -> dict:
             raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     if not isinstance(d, dict):
         raise ConfigError(f"{path}: a config must be a mapping")
-    base = d.pop("base", None)
-    if base:
-        parent = _read_yaml(os.path.join(os.path.dirname(path), base), seen + (path,))
-        d = _merge_raw(parent, d)
-    return d
+    bases = d.pop("base", None) or []
+    parent: dict = {}
+    for base in [bases] if isinstance(bases, str) else bases:
+        parent = _merge_raw(parent, _read_yaml(os.path.join(os.path.dirname(path), base), seen + (path,)))
+    return _merge_raw(parent, d)
 
 
 def _merge_raw(a: dict, b: Mapping) -> dict:

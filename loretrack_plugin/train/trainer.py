@@ -74,8 +74,11 @@ def build_teacher(section: Mapping, path: Optional[str]) -> TrackerNet:
     sd, kind, meta = extract_state_dict(obj, path)
     if kind == "mae":
         raise ConfigError(f"teacher {path}: MAE backbone weights, not a trained tracker")
-    got = NetConfig.from_dict(meta["config"]) if meta.get("config") else infer_config(sd, path)
-    diff = [f"{k} {getattr(got, k)} (config: {getattr(want, k)})" for k in ARCH_FIELDS
+    if meta.get("config"):
+        got, fields = NetConfig.from_dict(meta["config"]), ARCH_FIELDS
+    else:  # an official file: read the sizes from the tensor shapes (the head count leaves no trace)
+        got, fields = infer_config(sd, path), tuple(f for f in ARCH_FIELDS if f != "num_heads")
+    diff = [f"{k} {getattr(got, k)} (config: {getattr(want, k)})" for k in fields
             if getattr(got, k) != getattr(want, k)]
     if diff:
         raise ConfigError(f"teacher {path} does not match the config's teacher: " + ", ".join(diff))
@@ -275,8 +278,11 @@ class Trainer:
         sampler = PairSampler(sets, weights, proc, part["samples_per_epoch"], max_gap=d["max_gap"], seed=seed,
                               min_length=d["min_sequence_length"], min_visible=d["min_visible"])
         batches = ShardedBatches(len(sampler), self.cfg["optim"]["batch_size"], self.dist.rank, self.dist.world)
+        # a private generator: creating a loader iterator must not draw from the global RNG (drop path),
+        # or a resumed run would diverge; the samples themselves never depend on it
         loader = torch.utils.data.DataLoader(sampler, batch_sampler=batches, num_workers=int(d["num_workers"]),
-                                             collate_fn=collate, pin_memory=self.device.type == "cuda")
+                                             collate_fn=collate, pin_memory=self.device.type == "cuda",
+                                             generator=torch.Generator().manual_seed(seed))
         return sampler, batches, loader
 
     def _to_device(self, batch: Mapping) -> dict:
