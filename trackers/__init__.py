@@ -169,7 +169,8 @@ def get_spec(name_or_path: Union[str, os.PathLike, TrackerSpec]) -> TrackerSpec:
     return load_spec(reg[s])
 
 
-def _build_net(spec: TrackerSpec, checkpoint: Optional[str]):
+def load_tracker_net(spec: TrackerSpec, checkpoint: Optional[str] = None):
+    """The network of ``spec`` with weights from ``checkpoint`` (default: the spec's), in eval mode."""
     from .. import build_net, build_net_from_checkpoint, load_checkpoint
     ckpt = checkpoint if checkpoint is not None else spec.checkpoint
     if ckpt is None:
@@ -178,7 +179,7 @@ def _build_net(spec: TrackerSpec, checkpoint: Optional[str]):
     if not os.path.isfile(ckpt):
         raise FileNotFoundError(f"checkpoint for tracker {spec.name!r} not found: {ckpt}"
                                 + ("" if checkpoint is not None else
-                                   f" (put the file there, set LORETRACK_WEIGHTS, or pass a checkpoint)"))
+                                   " (put the file there, set LORETRACK_WEIGHTS, or pass a checkpoint)"))
     if spec.network is None:
         return build_net_from_checkpoint(ckpt)
     net = build_net(config=spec.network)
@@ -196,7 +197,7 @@ def make_tracker(name_or_spec, checkpoint: Optional[str] = None, backend: Option
     from ..tracking.core import TrackerCore
     spec = get_spec(name_or_spec)
     if net is None:
-        net = _build_net(spec, checkpoint)
+        net = load_tracker_net(spec, checkpoint)
     return TrackerCore(net, spec.search_factor, spec.template_factor,
                        backend=backend if backend not in (None, "") else spec.backend,
                        threads=threads if threads is not None else spec.threads, name=spec.name)
@@ -210,4 +211,5 @@ def build_got10k_tracker(name_or_spec, checkpoint: Optional[str] = None, backend
 
 
 __all__ = ["TrackerSpec", "get_spec", "load_spec", "list_trackers", "make_tracker", "build_got10k_tracker",
+           "load_tracker_net",
            "weights_dir", "search_dirs"]

@@ -13,7 +13,7 @@ def add_arguments(p):
     p.add_argument("--tracker", default="loretrack-128", help="tracker name or tracker .yaml file [%(default)s]")
     p.add_argument("--checkpoint", default=None,
                    help="weights (default: the tracker's; random weights when that file does not exist)")
-    p.add_argument("--backends", default="eager,openvino,onnxruntime,onednn,bf16",
+    p.add_argument("--backends", default="eager,openvino,onnxruntime,bf16",
                    help="comma-separated backends to compare (eager is the reference) [%(default)s]")
     p.add_argument("--frames", type=int, default=30, help="timed frames per repetition [%(default)s]")
     p.add_argument("--repeats", type=int, default=3, help="repetitions over the frames [%(default)s]")
@@ -30,11 +30,11 @@ def add_arguments(p):
 
 def _load(args):
     from ..tracking.benchmark import random_net
-    from ..trackers import _build_net, get_spec
+    from ..trackers import load_tracker_net, get_spec
     spec = get_spec(args.tracker)
     ckpt = args.checkpoint if args.checkpoint is not None else spec.checkpoint
     if args.checkpoint is not None or (ckpt and os.path.isfile(ckpt)):
-        return spec, _build_net(spec, ckpt), f"weights from {ckpt}"
+        return spec, load_tracker_net(spec, ckpt), f"weights from {ckpt}"
     if spec.network is None:
         raise UserError(f"tracker {spec.name!r} reads its network from its checkpoint, which is missing: "
                         f"{ckpt}; pass --checkpoint")
@@ -45,8 +45,8 @@ def run(args) -> int:
     import torch
 
     from ..tracking.backends import check_backend_name
-    from ..tracking.benchmark import (check_peaks, format_peak_checks, format_timings, synthetic_frames,
-                                      time_backends)
+    from ..tracking.benchmark import (check_peaks, cpu_summary, format_peak_checks, format_timings,
+                                      synthetic_frames, time_backends)
     from ..tracking.sequence import list_otb_sequences, load_otb_sequence, read_rgb
     from ..utils.io import write_json
 
@@ -71,7 +71,7 @@ def run(args) -> int:
     print(f"tracker {spec.name}: search {cfg.search_size} px x{spec.search_factor:g}, template {cfg.template_size} "
           f"px x{spec.template_factor:g}, ViT {cfg.embed_dim}/{cfg.depth}; {weights}")
     print(f"threads: {args.threads or 'engine default'} (torch {torch.get_num_threads()}), "
-          f"{os.cpu_count()} CPUs visible")
+          f"{os.cpu_count()} CPUs visible; {cpu_summary()}")
     result = {"tracker": spec.name, "weights": weights, "threads": args.threads, "backends": backends}
 
     if not args.no_timing:

@@ -65,7 +65,7 @@ def verify_export(path: str, net, tol: float = 1e-5) -> float:
 
 
 def run(args) -> int:
-    from ..trackers import _build_net, get_spec
+    from ..trackers import load_tracker_net, get_spec
     spec = get_spec(args.tracker)
     if args.tol <= 0:
         raise UserError("--tol must be positive")
@@ -74,7 +74,7 @@ def run(args) -> int:
     if not out.endswith(ext):
         raise UserError(f"--out {out}: a {args.format} export must end with {ext}")
     out = os.path.abspath(out)
-    net = _build_net(spec, args.checkpoint)
+    net = load_tracker_net(spec, args.checkpoint)
     meta = _metadata(spec, net.cfg)
     out_dir = os.path.dirname(out)
     os.makedirs(out_dir, exist_ok=True)

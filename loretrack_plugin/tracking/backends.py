@@ -13,8 +13,12 @@ Every backend is a callable ``backend(template, search) -> (score_map, size_map,
 * ``auto``         the fastest fp32 backend whose maps equal ``eager`` within 1e-5 on the warm-up
                    input (see :data:`AUTO_ORDER` and :func:`loretrack_plugin.tracking.core.TrackerCore`).
 
-Measured on the 2-core AMD Zen 5 VM with ViT-B/16 at 128/64 (``loretrack bench``), forward alone:
-eager 1.0x, onednn ~1.9x, onnxruntime ~2.8x, openvino ~2.9x, bf16 ~5x (docs/cpu-performance.md).
+Measured with ``loretrack bench --tracker loretrack-128 --threads 1`` (ViT-B/16 at 128/64, random
+weights, one process, calls interleaved) on the 2-core AMD EPYC VM (family 25 model 17 = Zen 4:
+AVX-512 executed on 256-bit units, so MKL and oneDNN fp32 GEMMs both reach ~95-105 GFLOP/s per core
+and bf16 ~210): forward alone eager 200 ms, openvino 147 ms (x1.36), onnxruntime 156 ms
+(x1.29), onednn 183 ms (x1.09), bf16 78 ms (x2.57). On Zen 5 (full-width AVX-512) the fp32 engines
+gain about x2.9 and bf16 x5 (docs/cpu-performance.md).
 """
 from __future__ import annotations
 
@@ -26,7 +30,6 @@ import os
 import warnings
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
-import numpy as np
 import torch
 import torch.nn as nn
 
@@ -315,6 +318,3 @@ def load_exported(path: str, threads: Optional[int] = None) -> Backend:
         return OpenVINOBackend(model_path=path, threads=threads)
     raise ValueError(f"{path}: unknown exported model type (expected .onnx or .xml)")
 
-
-def to_numpy_maps(maps: Maps) -> Tuple[np.ndarray, ...]:
-    return tuple(m.detach().cpu().numpy() for m in maps)

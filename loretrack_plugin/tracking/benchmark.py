@@ -179,6 +179,23 @@ def format_peak_checks(rows: List[PeakCheck]) -> str:
     return "\n".join(lines)
 
 
+def cpu_summary() -> str:
+    """CPU model, family/model numbers and the instruction sets that decide the backends' speed."""
+    import platform
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                info.setdefault(k.strip(), v.strip())
+    except OSError:
+        return platform.processor() or platform.machine()
+    flags = set(info.get("flags", "").split())
+    isa = [f for f in ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8") if f in flags]
+    return (f"{info.get('model name', '?')} (family {info.get('cpu family', '?')}, model {info.get('model', '?')}; "
+            f"{' '.join(isa) or 'no AVX2'})")
+
+
 def random_net(cfg, seed: int = 0):
     """The network with random (but reproducible) weights, for timing without a checkpoint."""
     from ..models import build_net

@@ -58,12 +58,15 @@ class TrackerCore:
             ``init``: the first of AUTO_ORDER whose maps equal eager within 1e-5 on that frame.
         threads: CPU threads for inference (None = the engine's default).
         name: tracker name used in log messages.
+        guard: with a fast exact backend, recompute with eager the frames where the backend's ~1e-6
+            difference could change a discrete decision (peak cell, next crop side or corner), so
+            the boxes follow eager's trajectory (see ``_needs_eager``; ``stats`` counts the re-runs).
 
     The backend is built and run once (warm-up) inside ``init``, never on the first ``update``.
     """
 
     def __init__(self, net: nn.Module, search_factor: float, template_factor: float, backend: Optional[str] = "auto",
-                 threads: Optional[int] = None, name: str = "tracker"):
+                 threads: Optional[int] = None, name: str = "tracker", guard: bool = True):
         if not (search_factor > 0 and template_factor > 0):
             raise ValueError(f"{name}: crop factors must be positive (search {search_factor}, "
                              f"template {template_factor})")
@@ -81,7 +84,7 @@ class TrackerCore:
         self.backend_reason = ""
         self.backend_diff = 0.0  # max |map diff| to eager on the warm-up input
         self._eager: Optional[EagerBackend] = None
-        self.guard = True
+        self.guard = bool(guard)
         self.stats = {"frames": 0, "eager_reruns": 0}
         self.template: Optional[torch.Tensor] = None
         self.state: Optional[list] = None

@@ -28,8 +28,8 @@ DEFAULTS: Dict[str, Any] = {
         "pretrain_img_size": 224,
         "init": None,            # MAE weights ({'model': ...}) or a tracker checkpoint; None = random init
         "freeze_bn": False,      # keep the head's BatchNorm in eval mode (running statistics)
-        "score_prior": None,     # from-scratch runs only: start the score map at this probability (CenterNet
-                                 # bias init); None = the official init (sigmoid(0) = 0.5)
+        "score_prior": None,     # initial score-map probability (CenterNet bias init, helps from-scratch runs);
+                                 # None = the official init, sigmoid(0) = 0.5
     },
     "teacher": {
         "checkpoint": None,      # --teacher overrides it

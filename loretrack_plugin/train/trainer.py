@@ -20,7 +20,7 @@ import os
 import shutil
 import time
 import types
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
+from typing import Dict, Iterable, List, Mapping, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -434,6 +434,7 @@ class Trainer:
             os.makedirs(self.ckpt_dir, exist_ok=True)
             write_text(os.path.join(self.out_dir, "config.yaml"), dump_config(cfg))
         final = None
+        published = False  # same value on every process (``final`` is None off the main process)
         val_stats: Dict[str, float] = {}
         sps = 0.0
         stopped = False
@@ -446,6 +447,7 @@ class Trainer:
                     self.history.append(epoch_stats)
                     latest = self.save("latest.pth.tar")
                     final = self._copy(latest, f"OSTrack_ep{self.epoch:04d}_step{self.step}.pth.tar")
+                    published = True
                     break
                 self.epoch = epoch
                 self.step_in_epoch = 0
@@ -456,9 +458,11 @@ class Trainer:
                     epoch_stats.update({f"val_{k}": v for k, v in val_stats.items()})
                 self.history.append(epoch_stats)
                 latest = self.save("latest.pth.tar")
+                published = False
                 if self._should_save(epoch):
                     final = self._copy(latest, f"OSTrack_ep{epoch:04d}.pth.tar")
-            if final is None:  # nothing left to run (resumed a finished run)
+                    published = True
+            if not published:  # nothing left to run (a finished run resumed)
                 final = self._copy(self.save("latest.pth.tar"), f"OSTrack_ep{self.epoch:04d}.pth.tar")
         finally:
             if self.writer is not None:
@@ -493,6 +497,9 @@ class Trainer:
         stopped = False
         try:
             for batch in self.loader:
+                if self.max_steps is not None and self.step >= self.max_steps:
+                    stopped = True
+                    break
                 stats = self.train_step(batch, epoch)
                 done += 1
                 n += 1
@@ -510,9 +517,6 @@ class Trainer:
                     bar.update(1)
                 if every_steps and self.step % every_steps == 0:
                     self.save("latest.pth.tar")
-                if self.max_steps is not None and self.step >= self.max_steps:
-                    stopped = True
-                    break
         finally:
             if bar is not None:
                 bar.close()

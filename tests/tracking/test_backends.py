@@ -149,3 +149,16 @@ def test_load_exported_errors(tmp_path):
     p.write_text("x")
     with pytest.raises(ValueError, match="expected .onnx or .xml"):
         B.load_exported(str(p))
+
+
+def test_candidate_elimination_exports_with_input_dependent_token_choice():
+    # ostrack-256/384 use CE: the kept tokens depend on the input, so the exported graphs must carry
+    # the sort/gather/scatter, not a traced constant choice
+    torch.manual_seed(0)
+    ce_net = build_net(256, 128, **tiny_net_kwargs(depth=3), ce_loc=(1, 2))
+    eager = B.EagerBackend(ce_net)
+    for name in ("onnxruntime", "openvino"):
+        be = B.create_backend(name, ce_net, threads=1)
+        for seed in (3, 4):
+            z, x = B.example_inputs(ce_net.cfg, seed=seed)
+            assert B.max_abs_diff(be(z, x), eager(z, x)) < B.EXACT_TOL

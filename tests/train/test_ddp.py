@@ -40,7 +40,6 @@ def _worker(rank, world, store, out, teacher):
         dist.destroy_process_group()
 
 
-@pytest.mark.slow
 def test_two_process_gloo_ddp_matches_one_process_on_the_union(tmp_path, teacher_ckpt):
     mp.spawn(_worker, args=(2, str(tmp_path / "store"), str(tmp_path), teacher_ckpt), nprocs=2, join=True)
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=False)

@@ -78,7 +78,8 @@ def test_checkpoints_logs_and_schedule(tmp_path):
     assert net.cfg.search_size == 64
     # the unused ImageNet table and cls token are kept (official key layout) but never trained
     assert torch.equal(net.backbone.cls_token, Trainer(cfg).student.backbone.cls_token.detach())
-    stats = json.load(open(os.path.join(tmp_path, "run", "stats.json")))
+    with open(os.path.join(tmp_path, "run", "stats.json")) as f:
+        stats = json.load(f)
     assert stats["steps"] == 6 and len(stats["history"]) == 3
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     ev = EventAccumulator(os.path.join(tmp_path, "run", "tensorboard"))
@@ -168,3 +169,16 @@ def test_candidate_elimination_keep_ratio_schedule():
     assert ce_keep_ratio(60, 0.7, 20, 80) == pytest.approx(0.85)
     assert ce_keep_ratio(100, 0.7, 20, 80) == 0.7 and ce_keep_ratio(300, 0.7, 20, 80) == 0.7
     assert ce_keep_ratio(40, 0.7, 20, 80) == pytest.approx(0.7 + 0.3 * 0.5 * (1 + math.cos(math.pi / 4)))
+
+
+def test_missing_synthetic_dataset_is_generated(tmp_path):
+    root = tmp_path / "gen" / "got10k"
+    spec = {"type": "got10k", "root": str(root), "split": "train",
+            "generate": {"sequences": 2, "frames": 24, "seed": 1, "image_size": [160, 120]}}
+    trainer = Trainer(tiny_config(tmp_path / "run", data={"train": {"datasets": [spec]}}))
+    assert sorted(os.listdir(root / "train")) == ["GOT-10k_Train_000001", "GOT-10k_Train_000002", "list.txt"]
+    assert len(trainer.train_sampler.datasets[0]) == 2
+    assert trainer.train_step(next(iter(trainer.loader)))["total"] > 0
+    with pytest.raises(ValueError, match="unknown keys"):
+        Trainer(tiny_config(tmp_path / "run", data={"train": {"datasets": [
+            dict(spec, root=str(tmp_path / "other"), generate={"sequences": 2, "colour": "red"})]}}))

@@ -1,0 +1,217 @@
+"""The main job on a fresh machine: distil, evaluate and report a miniature LoReTrack, no downloads.
+
+Stages (all under ``out``):
+
+1. data — synthetic GOT-10k-layout training sequences from the generator, plus the real
+   OTB-layout sequences of a folder the user names; a held-apart evaluation set (real sequences
+   kept out of training, and synthetic sequences drawn with another seed);
+2. train a small high-resolution teacher (``experiments/tiny/teacher.yaml``, 128/64);
+3. train the same-resolution-as-student baseline without distillation (``tiny/baseline.yaml``, 64/32);
+4. distil the low-resolution LoReTrack student from the frozen teacher (``tiny/student.yaml``, 64/32);
+5. evaluate the three with got10k on the held-apart sets and write the comparison reports.
+
+The number of epochs of each stage is sized from ``minutes`` and the training speed measured so far
+on this machine, so the whole run stays near the budget.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from typing import Dict, List, Optional, Sequence
+
+from .utils.io import write_json, write_text
+
+log = logging.getLogger("loretrack")
+
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXPERIMENTS_DIR = os.path.join(REPO_DIR, "experiments")
+# real sequences kept out of training when present (the tiny recipe validates on the same ones)
+HELD_OUT = ("Biker", "Crossing", "MountainBike6", "vot15_bag")
+# training speed priors (samples/s on 2 CPU cores), replaced by measurements as stages finish
+PRIOR_SPEED = {"teacher": 60.0, "baseline": 150.0, "student": 45.0}
+STAGE_SHARE = {"teacher": 0.40, "baseline": 0.20, "student": 0.40}
+TRACKER_NAMES = {"teacher": "teacher-128", "baseline": "baseline-64", "student": "loretrack-64"}
+
+
+def find_recipe(name: str) -> str:
+    path = os.path.join(EXPERIMENTS_DIR, "tiny", f"{name}.yaml")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"tiny recipe not found: {path} (the demo runs from a source checkout "
+                                "installed with `pip install -e .`)")
+    return path
+
+
+def list_otb_sequences(root: str) -> List[str]:
+    """OTB-layout sequence folders (``<seq>/img`` + ``groundtruth_rect.txt``) under ``root``."""
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"--real-data: folder not found: {root}")
+    names = sorted(d for d in os.listdir(root)
+                   if os.path.isdir(os.path.join(root, d, "img")) and
+                   os.path.isfile(os.path.join(root, d, "groundtruth_rect.txt")))
+    if not names:
+        raise ValueError(f"--real-data {root}: no OTB-layout sequences (expected <seq>/img/ and "
+                         "<seq>/groundtruth_rect.txt)")
+    return names
+
+
+def split_real(names: Sequence[str]):
+    """(training names, held-out names): the fixed HELD_OUT list when present, else every third."""
+    held = [n for n in names if n in HELD_OUT]
+    if not held:
+        held = list(names[2::3])
+    if len(held) == len(names):
+        raise ValueError("need at least two real sequences to keep some apart for evaluation")
+    return [n for n in names if n not in held], held
+
+
+def _plan_epochs(stage: str, seconds: float, speed: float, samples_per_epoch: int) -> int:
+    return max(1, int(seconds * speed / samples_per_epoch))
+
+
+def _stage_overrides(name: str, out: str, epochs: int, samples_per_epoch: int, seed: int, train_sets, val_sets,
+                     threads: Optional[int]) -> dict:
+    return {
+        "name": name,
+        "data": {"train": {"datasets": train_sets, "samples_per_epoch": samples_per_epoch},
+                 "val": {"datasets": val_sets, "samples_per_epoch": max(32, samples_per_epoch // 4),
+                         "every": epochs}},
+        "optim": {"epochs": epochs, "lr_drop_epoch": max(1, int(round(0.8 * epochs)))},
+        "run": {"output_dir": out, "seed": seed, "save_every": epochs, "save_last": 1, "threads": threads},
+    }
+
+
+def write_tracker_yaml(path: str, name: str, checkpoint: str, search_factor: float, template_factor: float,
+                       description: str) -> str:
+    import yaml
+    doc = {"name": name, "description": description, "search_factor": float(search_factor),
+           "template_factor": float(template_factor), "checkpoint": os.path.abspath(checkpoint), "backend": "auto"}
+    write_text(path, yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def run_demo(out: str = "demo_out", minutes: float = 30.0, real_data: Optional[str] = None, seed: int = 0,
+             synthetic_train: int = 40, synthetic_eval: int = 8, frames: int = 60, samples_per_epoch: int = 1024,
+             threads: Optional[int] = None, progress: bool = True) -> Dict:
+    """Run the whole demo; returns (and writes to ``out/demo_summary.json``) what was measured."""
+    from .datasets import make_dataset
+    from .evaluation.api import evaluate
+    from .evaluation.runner import TrackerRef
+    from .train.config import load_config
+    from .train.trainer import distill, train
+
+    t_start = time.time()
+    budget = float(minutes) * 60.0
+    if budget <= 0:
+        raise ValueError(f"--minutes {minutes}: must be positive")
+    out = os.path.abspath(out)
+    os.makedirs(out, exist_ok=True)
+    data_dir = os.path.join(out, "data")
+    summary: Dict = {"out": out, "minutes_budget": minutes, "seed": seed, "stages": {}}
+
+    # 1. data -----------------------------------------------------------------------------------
+    t0 = time.time()
+    synth_train = os.path.join(data_dir, "synthetic-train")
+    synth_eval = os.path.join(data_dir, "synthetic-eval")
+    if not os.path.isfile(os.path.join(synth_train, "train", "list.txt")):
+        make_dataset("got10k", synth_train, sequences=synthetic_train, frames=frames, seed=seed, splits="train")
+    if not os.path.isfile(os.path.join(synth_eval, "val", "list.txt")):
+        make_dataset("got10k", synth_eval, sequences=synthetic_eval, frames=frames, seed=seed + 1000, splits="val")
+    train_sets = [{"type": "got10k", "root": synth_train, "split": "train", "weight": 1}]
+    val_sets = [{"type": "got10k", "root": synth_eval, "split": "val"}]
+    real_eval = None
+    if real_data:
+        real_data = os.path.abspath(real_data)
+        real_train, real_held = split_real(list_otb_sequences(real_data))
+        train_sets.append({"type": "otb", "root": real_data, "weight": 1, "sequences": real_train})
+        real_eval = os.path.join(data_dir, "real-heldout")
+        os.makedirs(real_eval, exist_ok=True)
+        for n in real_held:  # a folder holding only the held-out sequences, for `otb-dir`
+            link = os.path.join(real_eval, n)
+            if not os.path.exists(link):
+                os.symlink(os.path.join(real_data, n), link)
+        val_sets = [{"type": "otb", "root": real_data, "sequences": real_held}]
+        summary["real_train"], summary["real_heldout"] = real_train, real_held
+    summary["stages"]["data"] = {"seconds": time.time() - t0}
+
+    # 2-4. training -----------------------------------------------------------------------------
+    train_budget = max(0.0, 0.85 * budget - (time.time() - t_start))
+    speed = dict(PRIOR_SPEED)
+    checkpoints: Dict[str, str] = {}
+    factors = {}
+    for stage in ("teacher", "baseline", "student"):
+        recipe = find_recipe(stage)
+        left = max(0.0, 0.85 * budget - (time.time() - t_start))
+        remaining_share = sum(STAGE_SHARE[s] for s in STAGE_SHARE if s not in checkpoints)
+        seconds = left * STAGE_SHARE[stage] / remaining_share
+        spe = samples_per_epoch if budget >= 600 else min(samples_per_epoch, 64)
+        epochs = _plan_epochs(stage, seconds, speed[stage], spe)
+        stage_dir = os.path.join(out, "runs", stage)
+        cfg = load_config(recipe, [_stage_overrides(f"demo-{stage}", stage_dir, epochs, spe, seed, train_sets,
+                                                     val_sets, threads)])
+        cfg.pop("_source", None)
+        factors[stage] = (cfg["data"]["search"]["factor"], cfg["data"]["template"]["factor"])
+        log.info("demo: %s — %d epochs x %d samples (planned %.0f s at %.0f samples/s)", stage, epochs, spe,
+                 seconds, speed[stage])
+        t0 = time.time()
+        if stage == "student":
+            res = distill(cfg, teacher=checkpoints["teacher"], progress=progress)
+        else:
+            res = train(cfg, progress=progress)
+        took = time.time() - t0
+        checkpoints[stage] = res["checkpoint"]
+        if res.get("samples_per_s"):
+            speed[stage] = float(res["samples_per_s"])
+        summary["stages"][stage] = {"seconds": took, "epochs": epochs, "samples_per_epoch": spe,
+                                    "samples_per_s": res.get("samples_per_s"), "checkpoint": res["checkpoint"],
+                                    "config": recipe}
+    summary["training_budget_s"] = train_budget
+
+    # 5. evaluation and reports -----------------------------------------------------------------
+    tracker_dir = os.path.join(out, "trackers")
+    refs = []
+    for stage in ("teacher", "baseline", "student"):
+        name = TRACKER_NAMES[stage]
+        desc = {"teacher": "demo teacher (128/64, plain training)",
+                "baseline": "demo baseline (64/32, no distillation)",
+                "student": "demo LoReTrack student (64/32, QKV-KD + Disc-KD from the teacher)"}[stage]
+        path = write_tracker_yaml(os.path.join(tracker_dir, f"{name}.yaml"), name, checkpoints[stage],
+                                  factors[stage][0], factors[stage][1], desc)
+        refs.append(TrackerRef(ref=path, name=name, threads=threads))
+    t0 = time.time()
+    results = {}
+    benches = [("got10k_val", synth_eval)]
+    if real_eval:
+        benches.insert(0, ("otb-dir", real_eval))
+    for bench, root in benches:
+        res = evaluate(bench, root, refs, result_dir=os.path.join(out, "results"),
+                       report_dir=os.path.join(out, "reports"), workers=1)
+        metrics = {}
+        if res.metrics_file and os.path.isfile(res.metrics_file):
+            with open(res.metrics_file) as f:
+                m = json.load(f)
+            for name, t in m.get("trackers", {}).items():
+                o = t.get("overall", {})
+                metrics[name] = {k: o.get(k) for k in ("success_score", "precision_score", "ao", "sr", "speed_fps")
+                                 if o.get(k) is not None}
+        results[bench] = {"root": root, "metrics": metrics, "metrics_file": res.metrics_file,
+                          "report": os.path.join(out, "reports", bench, "comparison")}
+    summary["stages"]["evaluation"] = {"seconds": time.time() - t0}
+    summary["results"] = results
+    summary["seconds_total"] = time.time() - t_start
+    write_json(os.path.join(out, "demo_summary.json"), summary)
+    return summary
+
+
+def format_summary(summary: Dict) -> str:
+    lines = [f"demo finished in {summary['seconds_total'] / 60:.1f} min (budget {summary['minutes_budget']} min)"]
+    for bench, r in summary["results"].items():
+        lines.append(f"\n{bench} ({r['root']}):")
+        key = "ao" if bench.startswith("got10k") else "success_score"
+        label = "AO" if key == "ao" else "AUC"
+        for name, m in sorted(r["metrics"].items(), key=lambda kv: -(kv[1].get(key) or 0)):
+            lines.append(f"  {name:<14} {label} {m.get(key, float('nan')):.3f}   fps {m.get('speed_fps', float('nan')):.0f}")
+        lines.append(f"  report: {r['report']}")
+    return "\n".join(lines)
