@@ -51,8 +51,9 @@ setup(
     packages=find_packages(include=["loretrack_plugin", "loretrack_plugin.*"]) + ["loretrack_plugin.trackers"],
     package_dir={"loretrack_plugin.trackers": "trackers"},
     include_package_data=True,
-    package_data={"loretrack_plugin": ["data/splits/*.txt", "weights/*.pth.tar", "weights/*.json", "weights/*.md"],
-                  "loretrack_plugin.trackers": ["*.yaml"]},
+    package_data={"loretrack_plugin": ["data/splits/*.txt"],
+                  # the demo checkpoints that ship with the package (see trackers/weights/README.md)
+                  "loretrack_plugin.trackers": ["*.yaml", "weights/*.pth.tar", "weights/*.json", "weights/*.md"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["loretrack=loretrack_plugin.cli:main"]},

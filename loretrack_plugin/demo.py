@@ -67,8 +67,19 @@ def split_real(names: Sequence[str]):
     return [n for n in names if n not in held], held
 
 
-def _plan_epochs(stage: str, seconds: float, speed: float, samples_per_epoch: int) -> int:
-    return max(1, int(seconds * speed / samples_per_epoch))
+STAGE_OVERHEAD_S = 8.0  # start-up, data loader workers, validation and checkpoints of one stage
+
+
+def plan_epochs(seconds: float, speed: float, samples_per_epoch: int, batch: int = 16, max_epochs: int = 60):
+    """(epochs, samples per epoch) that fill ``seconds`` at ``speed`` samples/s.
+
+    Epochs have a fixed cost, so a short budget gets few epochs of ``samples_per_epoch`` (or fewer)
+    samples rather than many tiny ones; sizes are whole batches.
+    """
+    total = max(batch, (seconds - STAGE_OVERHEAD_S) * speed)
+    epochs = int(min(max_epochs, max(1, round(total / samples_per_epoch))))
+    per_epoch = max(batch, int(total / epochs) // batch * batch)
+    return epochs, min(per_epoch, 2 * samples_per_epoch)
 
 
 def _stage_overrides(name: str, out: str, epochs: int, samples_per_epoch: int, seed: int, train_sets, val_sets,
@@ -99,6 +110,7 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, real_data: Optional[s
     from .datasets import make_dataset
     from .evaluation.api import evaluate
     from .evaluation.runner import TrackerRef
+    from .report import make_report
     from .train.config import load_config
     from .train.trainer import distill, train
 
@@ -146,8 +158,7 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, real_data: Optional[s
         left = max(0.0, 0.85 * budget - (time.time() - t_start))
         remaining_share = sum(STAGE_SHARE[s] for s in STAGE_SHARE if s not in checkpoints)
         seconds = left * STAGE_SHARE[stage] / remaining_share
-        spe = samples_per_epoch if budget >= 600 else min(samples_per_epoch, 64)
-        epochs = _plan_epochs(stage, seconds, speed[stage], spe)
+        epochs, spe = plan_epochs(seconds, speed[stage], samples_per_epoch)
         stage_dir = os.path.join(out, "runs", stage)
         cfg = load_config(recipe, [_stage_overrides(f"demo-{stage}", stage_dir, epochs, spe, seed, train_sets,
                                                      val_sets, threads)])
@@ -185,9 +196,11 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, real_data: Optional[s
     benches = [("got10k_val", synth_eval)]
     if real_eval:
         benches.insert(0, ("otb-dir", real_eval))
+    result_dir, report_dir = os.path.join(out, "results"), os.path.join(out, "reports")
     for bench, root in benches:
-        res = evaluate(bench, root, refs, result_dir=os.path.join(out, "results"),
-                       report_dir=os.path.join(out, "reports"), workers=1)
+        res = evaluate(bench, root, refs, result_dir=result_dir, report_dir=report_dir, workers=1)
+        make_report(result_dir, bench, res.trackers, out_dir=os.path.join(report_dir, bench, "comparison"),
+                    report_dir=report_dir)
         metrics = {}
         if res.metrics_file and os.path.isfile(res.metrics_file):
             with open(res.metrics_file) as f:

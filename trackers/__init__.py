@@ -30,6 +30,7 @@ from typing import Dict, List, Optional, Union
 import yaml
 
 from ..config import ConfigError, NetConfig, make_config
+from ..utils.io import read_yaml
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_WEIGHTS_DIR = os.path.join("~", ".cache", "loretrack", "weights")
@@ -88,13 +89,7 @@ def _number(d: dict, key: str, path: str) -> float:
 def load_spec(path: Union[str, os.PathLike]) -> TrackerSpec:
     """Read one tracker file; every problem is a ValueError naming the file."""
     path = os.path.abspath(os.fspath(path))
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"tracker file not found: {path}")
-    try:
-        with open(path) as f:
-            d = yaml.safe_load(f)
-    except yaml.YAMLError as e:
-        raise ValueError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    d = read_yaml(path, "tracker file")
     if not isinstance(d, dict):
         raise ValueError(f"{path}: expected a mapping of tracker settings, got {type(d).__name__}")
     unknown = sorted(set(d) - _KEYS)

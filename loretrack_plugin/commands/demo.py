@@ -14,11 +14,17 @@ def add_arguments(p):
                         "for evaluation")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    p.add_argument("--synthetic-train", type=int, default=40, metavar="N",
+                   help="synthetic training sequences [%(default)s]")
+    p.add_argument("--synthetic-eval", type=int, default=8, metavar="N",
+                   help="synthetic held-apart evaluation sequences [%(default)s]")
+    p.add_argument("--frames", type=int, default=60, help="frames per synthetic sequence [%(default)s]")
 
 
 def run(args) -> int:
     from ..demo import format_summary, run_demo
     summary = run_demo(out=args.out, minutes=args.minutes, real_data=args.real_data, seed=args.seed,
-                       threads=args.threads)
+                       threads=args.threads, synthetic_train=args.synthetic_train,
+                       synthetic_eval=args.synthetic_eval, frames=args.frames)
     print(format_summary(summary))
     return 0

@@ -86,11 +86,7 @@ def run(args) -> int:
 
 
 def _comparison_report(args, res) -> int:
-    try:
-        from ..report import make_report
-    except ImportError as e:
-        log.info("comparison report skipped: loretrack_plugin.report.make_report is not available (%s)", e)
-        return 0
+    from ..report import make_report
     report_dir = os.path.abspath(args.report_dir)
     try:
         make_report(os.path.abspath(args.result_dir), args.benchmark, res.trackers,

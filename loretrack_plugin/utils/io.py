@@ -51,3 +51,15 @@ def write_text(path: str, text: str) -> None:
 def write_json(path: str, obj: Any, indent: int = 2) -> None:
     with atomic_open(path, "w") as f:
         json.dump(obj, f, indent=indent)
+
+
+def read_yaml(path: str, what: str = "file") -> Any:
+    """Parse a YAML file; a missing file or invalid YAML is one error naming the file."""
+    import yaml
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{what} not found: {path}")
+    try:
+        with open(path) as f:
+            return yaml.safe_load(f)
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None

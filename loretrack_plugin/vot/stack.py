@@ -18,7 +18,7 @@ from typing import Dict, Iterable, Optional, Tuple
 
 import yaml
 
-from ..utils.io import write_text
+from ..utils.io import read_yaml, write_text
 
 # The experiment class as seen by a toolkit that can import this package, and as a standalone module
 # copied into the workspace for a toolkit living in another environment (see workspace.install_experiment_module).
@@ -88,13 +88,7 @@ def patch_stack(stack: Dict, experiment_type: str) -> Tuple[Dict, int]:
 
 def read_stack(path: str) -> Dict:
     """Read a stack YAML file (ValueError naming the file if it is not a stack)."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"stack file not found: {path}")
-    try:
-        with open(path) as f:
-            stack = yaml.safe_load(f)
-    except yaml.YAMLError as e:
-        raise ValueError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    stack = read_yaml(path, "stack file")
     if not isinstance(stack, dict) or not isinstance(stack.get("experiments"), dict):
         raise ValueError(f"{path}: not a VOT stack (no 'experiments' mapping)")
     return stack
