@@ -17,7 +17,6 @@ weight is copied: a network is never half-loaded.
 """
 from __future__ import annotations
 
-import io
 import logging
 import math
 import os

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import time
 from typing import Dict, List, Optional, Sequence
 
@@ -31,8 +30,8 @@ EXPERIMENTS_DIR = os.path.join(REPO_DIR, "experiments")
 # real sequences kept out of training when present (the tiny recipe validates on the same ones)
 HELD_OUT = ("Biker", "Crossing", "MountainBike6", "vot15_bag")
 # training speed priors (samples/s on 2 CPU cores), replaced by measurements as stages finish
-PRIOR_SPEED = {"teacher": 60.0, "baseline": 150.0, "student": 45.0}
-STAGE_SHARE = {"teacher": 0.40, "baseline": 0.20, "student": 0.40}
+PRIOR_SPEED = {"teacher": 60.0, "baseline": 150.0, "student": 90.0}
+TEACHER_SHARE = 0.45  # of the training time; baseline and student share the rest
 TRACKER_NAMES = {"teacher": "teacher-128", "baseline": "baseline-64", "student": "loretrack-64"}
 
 
@@ -44,17 +43,23 @@ def find_recipe(name: str) -> str:
     return path
 
 
-def list_otb_sequences(root: str) -> List[str]:
-    """OTB-layout sequence folders (``<seq>/img`` + ``groundtruth_rect.txt``) under ``root``."""
-    if not os.path.isdir(root):
-        raise FileNotFoundError(f"--real-data: folder not found: {root}")
-    names = sorted(d for d in os.listdir(root)
-                   if os.path.isdir(os.path.join(root, d, "img")) and
-                   os.path.isfile(os.path.join(root, d, "groundtruth_rect.txt")))
-    if not names:
-        raise ValueError(f"--real-data {root}: no OTB-layout sequences (expected <seq>/img/ and "
-                         "<seq>/groundtruth_rect.txt)")
-    return names
+STAGE_RECORD = "demo_stage.json"
+
+
+def _finished_stage(stage_dir: str) -> Optional[Dict]:
+    """The record of a stage that completed in an earlier run of the demo (None if it did not)."""
+    path = os.path.join(stage_dir, STAGE_RECORD)
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        rec = json.load(f)
+    return rec if os.path.isfile(rec.get("checkpoint", "")) else None
+
+
+def real_sequence_names(root: str) -> List[str]:
+    """Names of the OTB-layout sequences under ``root`` (the folder given with --real-data)."""
+    from .tracking.sequence import list_otb_sequences
+    return [os.path.basename(p) for p in list_otb_sequences(root)]
 
 
 def split_real(names: Sequence[str]):
@@ -136,7 +141,7 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, real_data: Optional[s
     real_eval = None
     if real_data:
         real_data = os.path.abspath(real_data)
-        real_train, real_held = split_real(list_otb_sequences(real_data))
+        real_train, real_held = split_real(real_sequence_names(real_data))
         train_sets.append({"type": "otb", "root": real_data, "weight": 1, "sequences": real_train})
         real_eval = os.path.join(data_dir, "real-heldout")
         os.makedirs(real_eval, exist_ok=True)
@@ -152,14 +157,31 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, real_data: Optional[s
     train_budget = max(0.0, 0.85 * budget - (time.time() - t_start))
     speed = dict(PRIOR_SPEED)
     checkpoints: Dict[str, str] = {}
+    reused: Dict[str, Dict] = {}  # stages finished by an earlier, interrupted run of the demo
     factors = {}
     for stage in ("teacher", "baseline", "student"):
         recipe = find_recipe(stage)
-        left = max(0.0, 0.85 * budget - (time.time() - t_start))
-        remaining_share = sum(STAGE_SHARE[s] for s in STAGE_SHARE if s not in checkpoints)
-        seconds = left * STAGE_SHARE[stage] / remaining_share
-        epochs, spe = plan_epochs(seconds, speed[stage], samples_per_epoch)
+        spent = time.time() - t_start + sum(r.get("seconds") or 0 for r in reused.values())
+        left = max(0.0, 0.85 * budget - spent)
+        if stage == "teacher":
+            epochs, spe = plan_epochs(left * TEACHER_SHARE, speed["teacher"], samples_per_epoch)
+        elif stage == "baseline":
+            # baseline and student see the same samples, so their comparison isolates the distillation:
+            # size that number so both stages fit in what is left
+            pair_speed = 1.0 / (1.0 / speed["baseline"] + 1.0 / speed["student"])
+            epochs, spe = plan_epochs(left - STAGE_OVERHEAD_S, pair_speed, samples_per_epoch)
+        else:
+            epochs = summary["stages"]["baseline"]["epochs"]
+            spe = summary["stages"]["baseline"]["samples_per_epoch"]
+        seconds = epochs * spe / speed[stage]
         stage_dir = os.path.join(out, "runs", stage)
+        done = _finished_stage(stage_dir)
+        if done:  # a re-run of the same command continues where an interrupted demo stopped
+            log.info("demo: %s already trained (%s), reusing it", stage, done["checkpoint"])
+            checkpoints[stage] = done["checkpoint"]
+            factors[stage] = tuple(done["factors"])
+            summary["stages"][stage] = reused[stage] = done
+            continue
         cfg = load_config(recipe, [_stage_overrides(f"demo-{stage}", stage_dir, epochs, spe, seed, train_sets,
                                                      val_sets, threads)])
         cfg.pop("_source", None)
@@ -177,7 +199,8 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, real_data: Optional[s
             speed[stage] = float(res["samples_per_s"])
         summary["stages"][stage] = {"seconds": took, "epochs": epochs, "samples_per_epoch": spe,
                                     "samples_per_s": res.get("samples_per_s"), "checkpoint": res["checkpoint"],
-                                    "config": recipe}
+                                    "config": recipe, "factors": list(factors[stage])}
+        write_json(os.path.join(stage_dir, STAGE_RECORD), summary["stages"][stage])
     summary["training_budget_s"] = train_budget
 
     # 5. evaluation and reports -----------------------------------------------------------------
@@ -213,7 +236,8 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, real_data: Optional[s
                           "report": os.path.join(out, "reports", bench, "comparison")}
     summary["stages"]["evaluation"] = {"seconds": time.time() - t0}
     summary["results"] = results
-    summary["seconds_total"] = time.time() - t_start
+    summary["seconds_total"] = time.time() - t_start + sum(r.get("seconds") or 0 for r in reused.values())
+    summary["resumed_stages"] = sorted(reused)
     write_json(os.path.join(out, "demo_summary.json"), summary)
     return summary
 

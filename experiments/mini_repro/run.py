@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from loretrack_plugin.datasets import make_dataset
-    from loretrack_plugin.demo import HELD_OUT, list_otb_sequences, split_real, write_tracker_yaml
+    from loretrack_plugin.demo import real_sequence_names, split_real, write_tracker_yaml
     from loretrack_plugin.evaluation.api import evaluate
     from loretrack_plugin.evaluation.runner import TrackerRef
     from loretrack_plugin.train.config import load_config
@@ -55,7 +55,7 @@ def main(argv=None) -> int:
 
     out = os.path.abspath(args.out)
     seeds = [int(s) for s in args.seeds.split(",")]
-    real_train, real_held = split_real(list_otb_sequences(args.real_data))
+    real_train, real_held = split_real(real_sequence_names(args.real_data))
     synth = os.path.join(out, "data", "synthetic-train")
     if not os.path.isfile(os.path.join(synth, "train", "list.txt")):
         make_dataset("got10k", synth, sequences=40, frames=60, seed=0, splits="train")
@@ -107,30 +107,38 @@ def main(argv=None) -> int:
         name = f"{SLUG[variant]}-s{seed}"
         path = write_tracker_yaml(os.path.join(out, "trackers", name + ".yaml"), name, ckpt, factor, 2.0, variant)
         tracker_refs.append(TrackerRef(ref=path, name=name, threads=args.threads))
-    res = evaluate("otb-dir", eval_root, tracker_refs, result_dir=os.path.join(out, "results"),
-                   report_dir=os.path.join(out, "reports"), workers=1)
-    with open(res.metrics_file) as f:
-        metrics = json.load(f)["trackers"]
-
-    rows = {}
-    for seed, variant, _, _ in refs:
-        auc = metrics[f"{SLUG[variant]}-s{seed}"]["overall"]["success_score"]
-        rows.setdefault(variant, []).append(auc)
+    synth_eval = os.path.join(out, "data", "synthetic-eval")
+    if not os.path.isfile(os.path.join(synth_eval, "val", "list.txt")):
+        make_dataset("got10k", synth_eval, sequences=8, frames=60, seed=1000, splits="val")
     order = ["baseline (no KD)", "+QKV-KD", "+Disc-KD", "+QKV-KD +Disc-KD (LoReTrack)", "teacher (128/64)"]
-    lines = ["| variant | AUC mean ± std | per seed (" + ", ".join(map(str, seeds)) + ") |", "|---|---|---|"]
-    table = {}
-    for v in order:
-        vals = rows[v]
-        sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
-        table[v] = {"mean": statistics.mean(vals), "std": sd, "per_seed": vals}
-        lines.append(f"| {v} | {100 * statistics.mean(vals):.1f} ± {100 * sd:.1f} | "
-                     + ", ".join(f"{100 * a:.1f}" for a in vals) + " |")
-    header = (f"Success AUC (%) on {len(real_held)} held-out real sequences ({', '.join(real_held)}), "
-              f"got10k OTB protocol, {len(seeds)} seeds, {args.epochs} epochs x {args.samples_per_epoch} samples.\n\n")
-    write_text(os.path.join(out, "table.md"), header + "\n".join(lines) + "\n")
+    text, tables = [], {}
+    for bench, root, key, what in [
+            ("otb-dir", eval_root, "success_score",
+             f"Success AUC (%) on {len(real_held)} held-out real sequences ({', '.join(real_held)}), got10k OTB protocol"),
+            ("got10k_val", synth_eval, "ao",
+             "AO (%) on 8 held-out synthetic GOT-10k-layout sequences (generator seed 1000), got10k protocol")]:
+        res = evaluate(bench, root, tracker_refs, result_dir=os.path.join(out, "results"),
+                       report_dir=os.path.join(out, "reports"), workers=1)
+        with open(res.metrics_file) as f:
+            metrics = json.load(f)["trackers"]
+        rows = {}
+        for seed, variant, _, _ in refs:
+            rows.setdefault(variant, []).append(metrics[f"{SLUG[variant]}-s{seed}"]["overall"][key])
+        lines = ["| variant | mean ± std | per seed (" + ", ".join(map(str, seeds)) + ") |", "|---|---|---|"]
+        table = {}
+        for v in order:
+            vals = rows[v]
+            sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
+            table[v] = {"mean": statistics.mean(vals), "std": sd, "per_seed": vals}
+            lines.append(f"| {v} | {100 * statistics.mean(vals):.1f} ± {100 * sd:.1f} | "
+                         + ", ".join(f"{100 * a:.1f}" for a in vals) + " |")
+        tables[bench] = table
+        text.append(f"{what}; {len(seeds)} seeds, {args.epochs} epochs x {args.samples_per_epoch} samples.\n\n"
+                    + "\n".join(lines) + "\n")
+    write_text(os.path.join(out, "table.md"), "\n".join(text))
     write_json(os.path.join(out, "results.json"), {"seeds": seeds, "epochs": args.epochs, "heldout": real_held,
-                                                   "table": table})
-    print(header + "\n".join(lines))
+                                                   "tables": tables})
+    print("\n".join(text))
     return 0
 
 

@@ -13,7 +13,6 @@ hundreds of frames; a short synthetic dataset needs an interval inside its own l
 from __future__ import annotations
 
 import copy
-import os
 from typing import Dict, Iterable, Optional, Tuple
 
 import yaml

@@ -1,6 +1,5 @@
 import logging
 import os
-import pickle
 import sys
 import types
 
