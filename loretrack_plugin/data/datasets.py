@@ -32,6 +32,7 @@ pytracking and OSTrack use for ``GOT10K_vottrain`` / ``GOT10K_votval``).
 """
 from __future__ import annotations
 
+import abc
 import json
 import logging
 import os
@@ -128,7 +129,7 @@ class SequenceInfo:
         return len(self.bbox)
 
 
-class TrackingDataset:
+class TrackingDataset(abc.ABC):
     """A set of annotated sequences. Subclasses fill ``self._names`` and implement the two hooks."""
 
     name = "dataset"
@@ -181,11 +182,14 @@ class TrackingDataset:
         return read_rgb(self.frame_path(index, frame_id))
 
     # hooks ------------------------------------------------------------------------------------
+    @abc.abstractmethod
     def _load_info(self, index: int) -> SequenceInfo:
-        raise NotImplementedError
+        """Boxes and visibility of sequence ``index``."""
 
     def frame_path(self, index: int, frame_id: int) -> str:
-        raise NotImplementedError
+        """Path of frame ``frame_id`` (0-based) of sequence ``index``; datasets that do not read frames
+        from files override :meth:`frame` instead."""
+        raise TypeError(f"{type(self).__name__} has no frame files (it overrides frame())")
 
 
 class Lasot(TrackingDataset):

@@ -22,6 +22,7 @@ gain about x2.9 and bf16 x5 (docs/cpu-performance.md).
 """
 from __future__ import annotations
 
+import abc
 import contextlib
 import copy
 import io
@@ -89,12 +90,13 @@ def set_torch_threads(threads: Optional[int]) -> None:
 # ------------------------------------------------------------------------------------------------
 # backends
 # ------------------------------------------------------------------------------------------------
-class Backend:
+class Backend(abc.ABC):
     name = "base"
     exact = True  # expected to equal eager within EXACT_TOL
 
+    @abc.abstractmethod
     def __call__(self, template: torch.Tensor, search: torch.Tensor) -> Maps:
-        raise NotImplementedError
+        """(score, size, offset) maps of the network for one template/search pair."""
 
 
 class EagerBackend(Backend):
