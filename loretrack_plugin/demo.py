@@ -87,7 +87,7 @@ def plan_epochs(seconds: float, speed: float, samples_per_epoch: int, batch: int
     return epochs, min(per_epoch, 2 * samples_per_epoch)
 
 
-def _stage_overrides(name: str, out: str, epochs: int, samples_per_epoch: int, seed: int, train_sets, val_sets,
+def stage_overrides(name: str, out: str, epochs: int, samples_per_epoch: int, seed: int, train_sets, val_sets,
                      threads: Optional[int]) -> dict:
     return {
         "name": name,
@@ -182,7 +182,7 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, real_data: Optional[s
             factors[stage] = tuple(done["factors"])
             summary["stages"][stage] = reused[stage] = done
             continue
-        cfg = load_config(recipe, [_stage_overrides(f"demo-{stage}", stage_dir, epochs, spe, seed, train_sets,
+        cfg = load_config(recipe, [stage_overrides(f"demo-{stage}", stage_dir, epochs, spe, seed, train_sets,
                                                      val_sets, threads)])
         cfg.pop("_source", None)
         factors[stage] = (cfg["data"]["search"]["factor"], cfg["data"]["template"]["factor"])

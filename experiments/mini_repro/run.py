@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from loretrack_plugin.datasets import make_dataset
-    from loretrack_plugin.demo import real_sequence_names, split_real, write_tracker_yaml
+    from loretrack_plugin.demo import real_sequence_names, split_real, stage_overrides, write_tracker_yaml
     from loretrack_plugin.evaluation.api import evaluate
     from loretrack_plugin.evaluation.runner import TrackerRef
     from loretrack_plugin.train.config import load_config
@@ -65,17 +65,13 @@ def main(argv=None) -> int:
         if not os.path.exists(os.path.join(eval_root, n)):
             os.symlink(os.path.join(os.path.abspath(args.real_data), n), os.path.join(eval_root, n))
 
+    train_sets = [{"type": "got10k", "root": synth, "split": "train", "weight": 1},
+                  {"type": "otb", "root": os.path.abspath(args.real_data), "weight": 1, "sequences": real_train}]
+    val_sets = [{"type": "otb", "root": os.path.abspath(args.real_data), "sequences": real_held}]
+
     def overrides(name, run_dir, seed, loss=None):
-        o = {"name": name,
-             "data": {"train": {"datasets": [{"type": "got10k", "root": synth, "split": "train", "weight": 1},
-                                             {"type": "otb", "root": os.path.abspath(args.real_data), "weight": 1,
-                                              "sequences": real_train}],
-                                "samples_per_epoch": args.samples_per_epoch},
-                      "val": {"datasets": [{"type": "otb", "root": os.path.abspath(args.real_data),
-                                            "sequences": real_held}], "every": args.epochs}},
-             "optim": {"epochs": args.epochs, "lr_drop_epoch": max(1, round(0.8 * args.epochs))},
-             "run": {"output_dir": run_dir, "seed": seed, "save_every": args.epochs, "save_last": 1,
-                     "threads": args.threads}}
+        o = stage_overrides(name, run_dir, args.epochs, args.samples_per_epoch, seed, train_sets, val_sets,
+                            args.threads)
         if loss:
             o["loss"] = loss
         return o
