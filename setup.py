@@ -13,7 +13,9 @@ def _version():
 
 
 INSTALL_REQUIRES = [
-    "torch>=2.1",
+    # torch.amp.GradScaler("cuda") (the trainer's fp16 path) needs 2.3; torch.onnx.export(dynamo=False)
+    # (ONNX export, the ONNX Runtime backend) needs 2.5
+    "torch>=2.5",
     "timm>=1.0",
     "numpy>=1.24",
     "opencv-python>=4.8",
@@ -51,7 +53,8 @@ setup(
     packages=find_packages(include=["loretrack_plugin", "loretrack_plugin.*"]) + ["loretrack_plugin.trackers"],
     package_dir={"loretrack_plugin.trackers": "trackers"},
     include_package_data=True,
-    package_data={"loretrack_plugin": ["data/splits/*.txt"],
+    package_data={"loretrack_plugin": ["data/splits/*.txt", "recipes/*/*.yaml", "sample_data/real/*/*.txt",
+                                       "sample_data/real/*/*.json", "sample_data/real/*/img/*.jpg"],
                   # the demo checkpoints that ship with the package (see trackers/weights/README.md)
                   "loretrack_plugin.trackers": ["*.yaml", "weights/*.pth.tar", "weights/*.json", "weights/*.md"]},
     install_requires=INSTALL_REQUIRES,

@@ -1,14 +1,14 @@
-"""Loading and saving tracker weights in the official OSTrack/LoReTrack key layout (method.md §2).
+"""Loading and saving tracker weights in the official OSTrack/LoReTrack key layout (docs/method.md §2).
 
 Accepted inputs of :func:`load_checkpoint`:
 
 * official OSTrack / LoReTrack ``.pth.tar`` files: ``{'net': state_dict, 'settings': <pickled
   lib.train.admin objects>, ...}``. Classes from modules that are not installed are replaced by inert
-  stubs while unpickling: that code is never imported or run (pitfall P14);
+  stubs while unpickling: that code is never imported or run (docs/method.md, pitfall P14);
 * this project's checkpoints (same layout plus a ``'loretrack'`` entry with the network config);
 * plain state dicts (optionally with a DDP ``module.`` prefix);
 * MAE ImageNet weights (``{'model': vit_state_dict}``, 224 px) as initialisation: the 14x14 table is
-  resized bicubically to both grids (method.md §1.2–1.3, §2.4) and the head keeps its random init.
+  resized bicubically to both grids (docs/method.md §1.2–1.3, §2.4) and the head keeps its random init.
 
 A checkpoint whose position grids differ from the network's (a 384 file into a 256 network) has
 ``pos_embed_z/x`` resized bicubically, with a warning. Anything else that does not fit — missing,
@@ -22,6 +22,7 @@ import math
 import os
 import pickle
 import types
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Union
 
@@ -78,6 +79,12 @@ _stub_pickle.load = lambda f, **kw: _StubbingUnpickler(f, **kw).load()
 _stub_pickle.__name__ = "loretrack_stub_pickle"
 
 
+def _first_sentence(e: BaseException) -> str:
+    """The first line of an error, cut after its first sentence (torch appends paragraphs of advice)."""
+    text = str(e).splitlines()[0] if str(e) else ""
+    return text.split(". ", 1)[0].rstrip(".") if ". " in text else text
+
+
 def read_checkpoint_file(path: Union[str, os.PathLike]) -> Any:
     """``torch.load`` on CPU; foreign pickled classes become stubs (never imported or executed)."""
     path = os.fspath(path)
@@ -86,17 +93,19 @@ def read_checkpoint_file(path: Union[str, os.PathLike]) -> Any:
     if os.path.isdir(path):
         raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's note on a bare pickle's protocol would be a second line
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         pass  # foreign classes (e.g. lib.train.admin.settings.Settings): load them as stubs below
     except Exception as e:  # truncated zip, text file, ...
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({type(e).__name__}: "
-                              f"{str(e).splitlines()[0] if str(e) else ''})") from None
+                              f"{_first_sentence(e)})") from None
     try:
         return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_stub_pickle)
     except Exception as e:
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({type(e).__name__}: "
-                              f"{str(e).splitlines()[0] if str(e) else ''})") from None
+                              f"{_first_sentence(e)})") from None
 
 
 # ------------------------------------------------------------------------------------------------

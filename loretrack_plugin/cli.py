@@ -12,12 +12,14 @@ import sys
 
 COMMANDS = {
     "profile": "profile",
+    "profile-data": "profile_data",
     "export": "export",
     "bench": "bench",
     "eval": "eval",
     "make-dataset": "make_dataset",
     "report": "report",
     "vot-setup": "vot_setup",
+    "pretrain": "pretrain",
     "train": "train",
     "distill": "distill",
     "demo": "demo",
@@ -66,6 +68,13 @@ def main(argv=None) -> int:
             raise
         print(f"loretrack {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        # the file system refused (an output folder that cannot be written, a full disk): one line naming the path
+        if args.verbose:
+            raise
+        from .utils.io import describe_os_error
+        print(f"loretrack {args.command}: error: {describe_os_error(e)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"loretrack {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -1,6 +1,6 @@
 """One network configuration from which every size is derived.
 
-The official code hard-codes sizes in several places that silently disagree (method.md P1); here the
+The official code hard-codes sizes in several places that silently disagree (docs/method.md, pitfall P1); here the
 search/template sizes, the token split, the feature grids and the heatmap size all come from
 :class:`NetConfig`.
 """

@@ -1,53 +1,189 @@
-"""The main job on a fresh machine: distil, evaluate and report a miniature LoReTrack, no downloads.
+"""The main job on a fresh machine: distil a low-resolution LoReTrack student from the shipped
+high-resolution teacher, train its same-resolution baseline on the same samples, and show on real
+footage whether the distillation pays off. Nothing is downloaded.
 
-Stages (all under ``out``):
+Stages (everything under ``out``):
 
-1. data — synthetic GOT-10k-layout training sequences from the generator, plus the real
-   OTB-layout sequences of a folder the user names; a held-apart evaluation set (real sequences
-   kept out of training, and synthetic sequences drawn with another seed);
-2. train a small high-resolution teacher (``experiments/tiny/teacher.yaml``, 128/64);
-3. train the same-resolution-as-student baseline without distillation (``tiny/baseline.yaml``, 64/32);
-4. distil the low-resolution LoReTrack student from the frozen teacher (``tiny/student.yaml``, 64/32);
-5. evaluate the three with got10k on the held-apart sets and write the comparison reports.
+1. **data** — synthetic GOT-10k-layout training sequences (video pairs and self-supervised
+   random-box pairs), plus the user's OTB-layout folders (``--real-data``, some sequences kept apart
+   for evaluation); evaluation sets: the real sample that ships with the package, the user's
+   held-apart sequences, and synthetic sequences drawn with another seed;
+2. **plan** — a few training steps of every kind of stage are timed on this machine, and the
+   budget is split up front: each seed's baseline and student get the same number of samples, and
+   evaluation keeps its share, whatever the machine's speed;
+3. with ``--from-scratch``: pre-train the backbone (self-supervised tracking on the training
+   frames) and train the teacher; otherwise the shipped backbone and frozen teacher are used;
+4. for every seed: the baseline (96/48, from the backbone, no distillation) and the student (96/48,
+   from the backbone, QKV-KD + Disc-KD from the teacher), on the same samples;
+5. evaluation of the static box (the floor), the teacher, every student and baseline on every
+   evaluation set, and the comparison reports (floor row, mean ± std over seeds, the gain with
+   its spread).
 
-The number of epochs of each stage is sized from ``minutes`` and the training speed measured so far
-on this machine, so the whole run stays near the budget.
+A rerun of the same command continues an interrupted demo: finished stages are reused, an
+unfinished one resumes from its last checkpoint, finished tracking results are kept.
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
+import tempfile
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from .utils.io import write_json, write_text
+from . import shipped
+from .utils.io import write_json
 
 log = logging.getLogger("loretrack")
 
-REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXPERIMENTS_DIR = os.path.join(REPO_DIR, "experiments")
-# real sequences kept out of training when present (the tiny recipe validates on the same ones)
-HELD_OUT = ("Biker", "Crossing", "MountainBike6", "vot15_bag")
-# training speed priors (samples/s on 2 CPU cores), replaced by measurements as stages finish
-PRIOR_SPEED = {"teacher": 60.0, "baseline": 150.0, "student": 90.0}
-TEACHER_SHARE = 0.45  # of the training time; baseline and student share the rest
-TRACKER_NAMES = {"teacher": "teacher-128", "baseline": "baseline-64", "student": "loretrack-64"}
-
-
-def find_recipe(name: str) -> str:
-    path = os.path.join(EXPERIMENTS_DIR, "tiny", f"{name}.yaml")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"tiny recipe not found: {path} (the demo runs from a source checkout "
-                                "installed with `pip install -e .`)")
-    return path
-
-
+# shares of the budget (the rest is training)
+EVAL_SHARE = 0.15
+MIN_SAMPLES = 64           # every training stage runs at least this many samples, whatever the budget
+SCRATCH_SHARES = {"backbone": 0.3, "teacher": 0.3}  # of the training time with --from-scratch
+STAGE_OVERHEAD_S = 6.0   # start-up, data-loader worker and checkpoints of one stage
+SEARCH_FACTOR, TEMPLATE_FACTOR = 4.0, 2.0
 STAGE_RECORD = "demo_stage.json"
 
 
+# ------------------------------------------------------------------------------------------------
+# data
+# ------------------------------------------------------------------------------------------------
+def real_sequence_names(root: str) -> List[str]:
+    """Names of the OTB-layout sequences under ``root``."""
+    from .tracking.sequence import list_otb_sequences
+    return [os.path.basename(p) for p in list_otb_sequences(root)]
+
+
+def split_real(names: Sequence[str], every: int = 3) -> Tuple[List[str], List[str]]:
+    """(training names, held-apart names) of a user's folder: every ``every``-th sequence (from the
+    third) is held apart for evaluation."""
+    names = list(names)
+    held = names[every - 1::every]
+    if not held or len(held) == len(names):
+        raise ValueError(f"need at least {every} real sequences to keep some apart for evaluation "
+                         f"(got {len(names)})")
+    return [n for n in names if n not in held], held
+
+
+def prepare_data(out: str, real_data: Sequence[str], seed: int, synthetic_train: int, synthetic_eval: int,
+                 frames: int) -> Dict:
+    """Write the synthetic sets, link the held-apart real sequences; return the training datasets and
+    the evaluation sets ``[(label, benchmark, root)]``."""
+    from .datasets import make_dataset
+    from .sample_data import real_sample_root
+    data_dir = os.path.join(out, "data")
+    synth_train = os.path.join(data_dir, "synthetic-train")
+    synth_eval = os.path.join(data_dir, "synthetic-eval")
+    if not os.path.isfile(os.path.join(synth_train, "train", "list.txt")):
+        make_dataset("got10k", synth_train, sequences=synthetic_train, frames=frames, seed=seed, splits="train")
+    if not os.path.isfile(os.path.join(synth_eval, "val", "list.txt")):
+        make_dataset("got10k", synth_eval, sequences=synthetic_eval, frames=frames, seed=seed + 1000, splits="val")
+    train_sets = [{"type": "got10k", "root": synth_train, "split": "train", "weight": 2},
+                  {"type": "got10k", "root": synth_train, "split": "train", "weight": 1, "pairs": "random"}]
+    evals = [("real-sample", "otb-dir", real_sample_root())]
+    info: Dict = {"real_train": {}, "real_heldout": {}}
+    for i, folder in enumerate(real_data):
+        folder = os.path.abspath(folder)
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"--real-data {folder}: folder not found")
+        train, held = split_real(real_sequence_names(folder))
+        train_sets += [{"type": "otb", "root": folder, "weight": 3, "sequences": train},
+                       {"type": "otb", "root": folder, "weight": 1, "sequences": train, "pairs": "still"}]
+        link_dir = os.path.join(data_dir, f"real-heldout-{i + 1}")
+        os.makedirs(link_dir, exist_ok=True)
+        for n in held:  # a folder holding only the held-apart sequences
+            link = os.path.join(link_dir, n)
+            if not os.path.exists(link):
+                os.symlink(os.path.join(folder, n), link)
+        evals.append((f"real-heldout-{i + 1}", "otb-dir", link_dir))
+        info["real_train"][folder], info["real_heldout"][folder] = train, held
+    evals.append(("synthetic", "got10k_val", synth_eval))
+    info.update(train_sets=train_sets, eval_sets=evals)
+    return info
+
+
+# ------------------------------------------------------------------------------------------------
+# stages and budget
+# ------------------------------------------------------------------------------------------------
+def stage_config(kind: str, name: str, out_dir: str, train_sets, seed: int, samples: int, threads: Optional[int],
+                 progress: bool, backbone: Optional[str], teacher: Optional[str], batch: Optional[int] = None,
+                 extra: Sequence = ()) -> dict:
+    """The resolved training config of one demo stage: a shipped recipe, the demo's overrides, then
+    ``extra`` (``"key=value"`` strings or dicts, e.g. the user's ``--set``)."""
+    from .recipes import recipe_path
+    from .train.config import load_config
+    base = load_config(recipe_path(shipped.RECIPES[kind]), list(extra))
+    B = int(batch or base["optim"]["batch_size"])
+    epochs, per_epoch = plan_epochs(samples, B)
+    over = {
+        "name": name,
+        "data": {"train": {"datasets": train_sets, "samples_per_epoch": per_epoch},
+                 "val": {"datasets": []}, "num_workers": 1},
+        "optim": {"epochs": epochs, "lr_drop_epoch": max(1, int(round(0.8 * epochs))), "batch_size": B},
+        "run": {"output_dir": out_dir, "seed": seed, "save_every": epochs, "save_last": 1, "threads": threads,
+                "progress": progress, "tensorboard": False, "save_every_steps": 50},
+    }
+    if kind != "backbone":
+        over["model"] = {"init": backbone}
+    if kind == "student":
+        over["teacher"] = {"checkpoint": teacher}
+    cfg = load_config(recipe_path(shipped.RECIPES[kind]), [over] + list(extra))
+    cfg.pop("_source", None)
+    return cfg
+
+
+def plan_epochs(samples: int, batch: int, per_epoch: int = 2048) -> Tuple[int, int]:
+    """(epochs, samples per epoch) for ``samples`` samples: epochs of about ``per_epoch`` samples,
+    whole batches, at least one batch in total."""
+    samples = max(batch, int(samples))
+    epochs = max(1, int(round(samples / per_epoch)))
+    return epochs, max(batch, samples // epochs // batch * batch)
+
+
+def calibrate(cfg: dict, mode: str, steps: int = 2) -> float:
+    """Training speed of ``cfg`` on this machine in samples/s (one warm-up step, then ``steps``)."""
+    import copy
+    from .train.trainer import Trainer
+    cfg = copy.deepcopy(cfg)
+    with tempfile.TemporaryDirectory(prefix="loretrack-calibrate-") as tmp:
+        cfg["run"].update(output_dir=tmp, progress=False)
+        cfg["data"]["num_workers"] = 0
+        cfg["data"]["train"]["samples_per_epoch"] = cfg["optim"]["batch_size"] * (steps + 1)
+        trainer = Trainer(cfg, mode=mode)
+        try:
+            it = iter(trainer.loader)
+            trainer.train_step(next(it))
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                trainer.train_step(next(it))
+            took = time.perf_counter() - t0
+        finally:
+            trainer.close()
+    return steps * cfg["optim"]["batch_size"] / took
+
+
+def plan_budget(budget_s: float, speeds: Dict[str, float], seeds: int, from_scratch: bool) -> Dict:
+    """Seconds and samples of every stage kind. Each seed's baseline and student get the same number
+    of samples (at least :data:`MIN_SAMPLES`); evaluation keeps ``EVAL_SHARE`` of the budget."""
+    eval_s = EVAL_SHARE * budget_s
+    train_s = max(0.0, budget_s - eval_s)
+    plan: Dict = {"eval_seconds": eval_s, "train_seconds": train_s, "samples": {}, "seconds": {}}
+    pair_s = train_s
+    if from_scratch:
+        for kind, share in SCRATCH_SHARES.items():
+            s = share * train_s
+            plan["seconds"][kind] = s
+            plan["samples"][kind] = max(MIN_SAMPLES, int(max(0.0, s - STAGE_OVERHEAD_S) * speeds[kind]))
+            pair_s -= s
+    per_seed = pair_s / max(1, seeds) - 2 * STAGE_OVERHEAD_S
+    n = max(MIN_SAMPLES, int(max(0.0, per_seed) / (1.0 / speeds["baseline"] + 1.0 / speeds["student"])))
+    plan["samples"]["baseline"] = plan["samples"]["student"] = n
+    plan["seconds"]["baseline"] = n / speeds["baseline"] + STAGE_OVERHEAD_S
+    plan["seconds"]["student"] = n / speeds["student"] + STAGE_OVERHEAD_S
+    return plan
+
+
 def _finished_stage(stage_dir: str) -> Optional[Dict]:
-    """The record of a stage that completed in an earlier run of the demo (None if it did not)."""
     path = os.path.join(stage_dir, STAGE_RECORD)
     if not os.path.isfile(path):
         return None
@@ -56,199 +192,219 @@ def _finished_stage(stage_dir: str) -> Optional[Dict]:
     return rec if os.path.isfile(rec.get("checkpoint", "")) else None
 
 
-def real_sequence_names(root: str) -> List[str]:
-    """Names of the OTB-layout sequences under ``root`` (the folder given with --real-data)."""
-    from .tracking.sequence import list_otb_sequences
-    return [os.path.basename(p) for p in list_otb_sequences(root)]
+def run_stage(kind: str, cfg: dict, stage_dir: str, progress: bool) -> Dict:
+    """Train one stage (resuming its own checkpoint after an interruption) and record it."""
+    from .train.trainer import Trainer
+    latest = os.path.join(cfg["run"]["output_dir"], "checkpoints", "latest.pth.tar")
+    t0 = time.time()
+    trainer = Trainer(cfg, mode=shipped.MODES[kind], resume=True if os.path.isfile(latest) else None,
+                      progress=progress)
+    try:
+        res = trainer.fit()
+    finally:
+        trainer.close()
+    rec = {"kind": kind, "checkpoint": res["checkpoint"], "seconds": time.time() - t0, "steps": res["steps"],
+           "samples": res["steps"] * cfg["optim"]["batch_size"], "samples_per_s": res.get("samples_per_s"),
+           "seed": cfg["run"]["seed"], "recipe": shipped.RECIPES[kind]}
+    write_json(os.path.join(stage_dir, STAGE_RECORD), rec)
+    return rec
 
 
-def split_real(names: Sequence[str]):
-    """(training names, held-out names): the fixed HELD_OUT list when present, else every third."""
-    held = [n for n in names if n in HELD_OUT]
-    if not held:
-        held = list(names[2::3])
-    if len(held) == len(names):
-        raise ValueError("need at least two real sequences to keep some apart for evaluation")
-    return [n for n in names if n not in held], held
+# ------------------------------------------------------------------------------------------------
+# the demo
+# ------------------------------------------------------------------------------------------------
+def tracker_name(kind: str, seed: Optional[int] = None) -> str:
+    """Evaluation names: ``teacher-192``, ``loretrack-96@s<seed>``, ``baseline-96@s<seed>``."""
+    base = {"teacher": f"teacher-{shipped.TEACHER_SIZE}", "student": f"loretrack-{shipped.STUDENT_SIZE}",
+            "baseline": f"baseline-{shipped.STUDENT_SIZE}"}[kind]
+    return base if seed is None else f"{base}@s{seed}"
 
 
-STAGE_OVERHEAD_S = 8.0  # start-up, data loader workers, validation and checkpoints of one stage
+def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_data: Sequence[str] = (),
+             from_scratch: bool = False, seed: int = 0, threads: Optional[int] = None, progress: bool = True,
+             synthetic_train: int = 40, synthetic_eval: int = 8, frames: int = 60, backbone: Optional[str] = None,
+             teacher: Optional[str] = None, overrides: Sequence = ()) -> Dict:
+    """Run the whole demo; returns (and writes to ``out/demo_summary.json``) what was measured.
 
-
-def plan_epochs(seconds: float, speed: float, samples_per_epoch: int, batch: int = 16, max_epochs: int = 60):
-    """(epochs, samples per epoch) that fill ``seconds`` at ``speed`` samples/s.
-
-    Epochs have a fixed cost, so a short budget gets few epochs of ``samples_per_epoch`` (or fewer)
-    samples rather than many tiny ones; sizes are whole batches.
+    ``backbone`` / ``teacher``: checkpoints to start from instead of the shipped ones; ``overrides``:
+    config overrides applied to every training stage (``"key=value"`` strings or dicts).
     """
-    total = max(batch, (seconds - STAGE_OVERHEAD_S) * speed)
-    epochs = int(min(max_epochs, max(1, round(total / samples_per_epoch))))
-    per_epoch = max(batch, int(total / epochs) // batch * batch)
-    return epochs, min(per_epoch, 2 * samples_per_epoch)
-
-
-def stage_overrides(name: str, out: str, epochs: int, samples_per_epoch: int, seed: int, train_sets, val_sets,
-                     threads: Optional[int]) -> dict:
-    return {
-        "name": name,
-        "data": {"train": {"datasets": train_sets, "samples_per_epoch": samples_per_epoch},
-                 "val": {"datasets": val_sets, "samples_per_epoch": max(32, samples_per_epoch // 4),
-                         "every": epochs}},
-        "optim": {"epochs": epochs, "lr_drop_epoch": max(1, int(round(0.8 * epochs)))},
-        "run": {"output_dir": out, "seed": seed, "save_every": epochs, "save_last": 1, "threads": threads},
-    }
-
-
-def write_tracker_yaml(path: str, name: str, checkpoint: str, search_factor: float, template_factor: float,
-                       description: str) -> str:
-    import yaml
-    doc = {"name": name, "description": description, "search_factor": float(search_factor),
-           "template_factor": float(template_factor), "checkpoint": os.path.abspath(checkpoint), "backend": "auto"}
-    write_text(path, yaml.safe_dump(doc, sort_keys=False))
-    return path
-
-
-def run_demo(out: str = "demo_out", minutes: float = 30.0, real_data: Optional[str] = None, seed: int = 0,
-             synthetic_train: int = 40, synthetic_eval: int = 8, frames: int = 60, samples_per_epoch: int = 1024,
-             threads: Optional[int] = None, progress: bool = True) -> Dict:
-    """Run the whole demo; returns (and writes to ``out/demo_summary.json``) what was measured."""
-    from .datasets import make_dataset
     from .evaluation.api import evaluate
     from .evaluation.runner import TrackerRef
     from .report import make_report
-    from .train.config import load_config
-    from .train.trainer import distill, train
+    from .trackers import write_tracker_file
 
     t_start = time.time()
     budget = float(minutes) * 60.0
-    if budget <= 0:
+    if not budget > 0:
         raise ValueError(f"--minutes {minutes}: must be positive")
+    if int(seeds) < 1:
+        raise ValueError(f"--seeds {seeds}: must be at least 1")
+    seeds_list = [seed + k for k in range(int(seeds))]
     out = os.path.abspath(out)
     os.makedirs(out, exist_ok=True)
-    data_dir = os.path.join(out, "data")
-    summary: Dict = {"out": out, "minutes_budget": minutes, "seed": seed, "stages": {}}
+    if threads:
+        import torch
+        torch.set_num_threads(int(threads))
+    summary: Dict = {"out": out, "minutes_budget": minutes, "seeds": seeds_list, "from_scratch": bool(from_scratch),
+                     "stages": {}}
 
-    # 1. data -----------------------------------------------------------------------------------
+    # 1. data ---------------------------------------------------------------------------------------
     t0 = time.time()
-    synth_train = os.path.join(data_dir, "synthetic-train")
-    synth_eval = os.path.join(data_dir, "synthetic-eval")
-    if not os.path.isfile(os.path.join(synth_train, "train", "list.txt")):
-        make_dataset("got10k", synth_train, sequences=synthetic_train, frames=frames, seed=seed, splits="train")
-    if not os.path.isfile(os.path.join(synth_eval, "val", "list.txt")):
-        make_dataset("got10k", synth_eval, sequences=synthetic_eval, frames=frames, seed=seed + 1000, splits="val")
-    train_sets = [{"type": "got10k", "root": synth_train, "split": "train", "weight": 1}]
-    val_sets = [{"type": "got10k", "root": synth_eval, "split": "val"}]
-    real_eval = None
-    if real_data:
-        real_data = os.path.abspath(real_data)
-        real_train, real_held = split_real(real_sequence_names(real_data))
-        train_sets.append({"type": "otb", "root": real_data, "weight": 1, "sequences": real_train})
-        real_eval = os.path.join(data_dir, "real-heldout")
-        os.makedirs(real_eval, exist_ok=True)
-        for n in real_held:  # a folder holding only the held-out sequences, for `otb-dir`
-            link = os.path.join(real_eval, n)
-            if not os.path.exists(link):
-                os.symlink(os.path.join(real_data, n), link)
-        val_sets = [{"type": "otb", "root": real_data, "sequences": real_held}]
-        summary["real_train"], summary["real_heldout"] = real_train, real_held
+    data = prepare_data(out, real_data, seed, synthetic_train, synthetic_eval, frames)
     summary["stages"]["data"] = {"seconds": time.time() - t0}
+    summary["real_train"], summary["real_heldout"] = data["real_train"], data["real_heldout"]
+    train_sets = data["train_sets"]
 
-    # 2-4. training -----------------------------------------------------------------------------
-    train_budget = max(0.0, 0.85 * budget - (time.time() - t_start))
-    speed = dict(PRIOR_SPEED)
+    # 2. plan ---------------------------------------------------------------------------------------
+    if from_scratch:
+        backbone = teacher = None
+    else:
+        backbone = os.path.abspath(backbone) if backbone else shipped.require("backbone")
+        teacher = os.path.abspath(teacher) if teacher else shipped.require("teacher")
+        for what, path in (("backbone", backbone), ("teacher", teacher)):
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"--{what} {path}: file not found")
+    cal_teacher = teacher or shipped.weights_path("teacher")
+    kinds = (["backbone", "teacher"] if from_scratch else []) + ["baseline", "student"]
+    plan_file = os.path.join(out, "demo_plan.json")
+    if os.path.isfile(plan_file):  # a rerun keeps the first run's plan, so resumed stages agree
+        with open(plan_file) as f:
+            plan = json.load(f)
+    else:
+        speeds = {}
+        for kind in kinds:
+            if kind == "student" and not os.path.isfile(cal_teacher):
+                raise FileNotFoundError(f"no teacher to time the student with: {cal_teacher}")
+            cfg = stage_config(kind, f"calibrate-{kind}", out, train_sets, seed, 64, threads, False,
+                               backbone, cal_teacher, extra=overrides)
+            speeds[kind] = calibrate(cfg, shipped.MODES[kind])
+            log.info("demo: %s trains at %.1f samples/s on this machine", kind, speeds[kind])
+        remaining = budget - (time.time() - t_start)
+        plan = plan_budget(remaining, speeds, len(seeds_list), from_scratch)
+        plan["speeds"] = speeds
+        write_json(plan_file, plan)
+    summary["plan"] = plan
+    log.info("demo: plan — %s; evaluation %.0f s", ", ".join(
+        f"{k} {plan['samples'][k]} samples (~{plan['seconds'][k]:.0f} s)" for k in kinds), plan["eval_seconds"])
+
+    # 3-4. training ---------------------------------------------------------------------------------
+    runs: List[Tuple[str, str, Optional[int]]] = []
+    if from_scratch:
+        runs += [("backbone", "backbone", None), ("teacher", "teacher", None)]
+    for s in seeds_list:
+        runs += [("baseline", f"baseline-s{s}", s), ("student", f"student-s{s}", s)]
     checkpoints: Dict[str, str] = {}
-    reused: Dict[str, Dict] = {}  # stages finished by an earlier, interrupted run of the demo
-    factors = {}
-    for stage in ("teacher", "baseline", "student"):
-        recipe = find_recipe(stage)
-        spent = time.time() - t_start + sum(r.get("seconds") or 0 for r in reused.values())
-        left = max(0.0, 0.85 * budget - spent)
-        if stage == "teacher":
-            epochs, spe = plan_epochs(left * TEACHER_SHARE, speed["teacher"], samples_per_epoch)
-        elif stage == "baseline":
-            # baseline and student see the same samples, so their comparison isolates the distillation:
-            # size that number so both stages fit in what is left
-            pair_speed = 1.0 / (1.0 / speed["baseline"] + 1.0 / speed["student"])
-            epochs, spe = plan_epochs(left - STAGE_OVERHEAD_S, pair_speed, samples_per_epoch)
-        else:
-            epochs = summary["stages"]["baseline"]["epochs"]
-            spe = summary["stages"]["baseline"]["samples_per_epoch"]
-        seconds = epochs * spe / speed[stage]
-        stage_dir = os.path.join(out, "runs", stage)
+    for kind, label, s in runs:
+        stage_dir = os.path.join(out, "runs", label)
         done = _finished_stage(stage_dir)
-        if done:  # a re-run of the same command continues where an interrupted demo stopped
-            log.info("demo: %s already trained (%s), reusing it", stage, done["checkpoint"])
-            checkpoints[stage] = done["checkpoint"]
-            factors[stage] = tuple(done["factors"])
-            summary["stages"][stage] = reused[stage] = done
+        if done:
+            log.info("demo: %s already trained (%s), reusing it", label, done["checkpoint"])
+            summary["stages"][label] = dict(done, reused=True)
+            checkpoints[label] = done["checkpoint"]
             continue
-        cfg = load_config(recipe, [stage_overrides(f"demo-{stage}", stage_dir, epochs, spe, seed, train_sets,
-                                                     val_sets, threads)])
-        cfg.pop("_source", None)
-        factors[stage] = (cfg["data"]["search"]["factor"], cfg["data"]["template"]["factor"])
-        log.info("demo: %s — %d epochs x %d samples (planned %.0f s at %.0f samples/s)", stage, epochs, spe,
-                 seconds, speed[stage])
-        t0 = time.time()
-        if stage == "student":
-            res = distill(cfg, teacher=checkpoints["teacher"], progress=progress)
-        else:
-            res = train(cfg, progress=progress)
-        took = time.time() - t0
-        checkpoints[stage] = res["checkpoint"]
-        if res.get("samples_per_s"):
-            speed[stage] = float(res["samples_per_s"])
-        summary["stages"][stage] = {"seconds": took, "epochs": epochs, "samples_per_epoch": spe,
-                                    "samples_per_s": res.get("samples_per_s"), "checkpoint": res["checkpoint"],
-                                    "config": recipe, "factors": list(factors[stage])}
-        write_json(os.path.join(stage_dir, STAGE_RECORD), summary["stages"][stage])
-    summary["training_budget_s"] = train_budget
+        if kind == "teacher":
+            backbone = checkpoints["backbone"]
+        cfg = stage_config(kind, f"demo-{label}", stage_dir, train_sets, seed if s is None else s,
+                           plan["samples"][kind], threads, progress, backbone,
+                           checkpoints.get("teacher", teacher), extra=overrides)
+        log.info("demo: %s — %d epochs x %d samples", label, cfg["optim"]["epochs"],
+                 cfg["data"]["train"]["samples_per_epoch"])
+        rec = run_stage(kind, cfg, stage_dir, progress)
+        summary["stages"][label] = rec
+        checkpoints[label] = rec["checkpoint"]
+    if from_scratch:
+        teacher = checkpoints["teacher"]
 
-    # 5. evaluation and reports -----------------------------------------------------------------
+    # 5. evaluation and reports ---------------------------------------------------------------------
     tracker_dir = os.path.join(out, "trackers")
-    refs = []
-    for stage in ("teacher", "baseline", "student"):
-        name = TRACKER_NAMES[stage]
-        desc = {"teacher": "demo teacher (128/64, plain training)",
-                "baseline": "demo baseline (64/32, no distillation)",
-                "student": "demo LoReTrack student (64/32, QKV-KD + Disc-KD from the teacher)"}[stage]
-        path = write_tracker_yaml(os.path.join(tracker_dir, f"{name}.yaml"), name, checkpoints[stage],
-                                  factors[stage][0], factors[stage][1], desc)
-        refs.append(TrackerRef(ref=path, name=name, threads=threads))
+    refs = [TrackerRef(ref="static-box", name="static-box")]
+    roles = {}
+    entries = [("teacher", None, teacher, "frozen high-resolution teacher (192/96 px)")]
+    for s in seeds_list:
+        entries += [("student", s, checkpoints[f"student-s{s}"], f"LoReTrack student (96/48 px, QKV-KD + Disc-KD), seed {s}"),
+                    ("baseline", s, checkpoints[f"baseline-s{s}"], f"same-resolution baseline (96/48 px, no KD), seed {s}")]
+    for kind, s, ckpt, desc in entries:
+        name = tracker_name(kind, s)
+        path = write_tracker_file(os.path.join(tracker_dir, f"{name.replace('@', '-')}.yaml"), name, ckpt,
+                                  SEARCH_FACTOR, TEMPLATE_FACTOR, desc, backend="eager", threads=threads)
+        refs.append(TrackerRef(ref=path, name=name, checkpoint=os.path.abspath(ckpt), threads=threads))
+        roles[name] = kind
     t0 = time.time()
     results = {}
-    benches = [("got10k_val", synth_eval)]
-    if real_eval:
-        benches.insert(0, ("otb-dir", real_eval))
-    result_dir, report_dir = os.path.join(out, "results"), os.path.join(out, "reports")
-    for bench, root in benches:
+    for label, bench, root in data["eval_sets"]:
+        result_dir = os.path.join(out, "results", label)
+        report_dir = os.path.join(out, "reports", label)
         res = evaluate(bench, root, refs, result_dir=result_dir, report_dir=report_dir, workers=1)
-        make_report(result_dir, bench, res.trackers, out_dir=os.path.join(report_dir, bench, "comparison"),
-                    report_dir=report_dir)
+        report = make_report(result_dir, bench, res.trackers, out_dir=os.path.join(report_dir, "comparison"),
+                             report_dir=report_dir, families=roles, progress=progress, formats=("png",))
         metrics = {}
         if res.metrics_file and os.path.isfile(res.metrics_file):
             with open(res.metrics_file) as f:
                 m = json.load(f)
-            for name, t in m.get("trackers", {}).items():
-                o = t.get("overall", {})
+            for name, tr in m.get("trackers", {}).items():
+                o = tr.get("overall", {})
                 metrics[name] = {k: o.get(k) for k in ("success_score", "precision_score", "ao", "sr", "speed_fps")
                                  if o.get(k) is not None}
-        results[bench] = {"root": root, "metrics": metrics, "metrics_file": res.metrics_file,
-                          "report": os.path.join(out, "reports", bench, "comparison")}
+        results[label] = {"benchmark": bench, "root": root, "metrics": metrics, "report": report,
+                          "comparison": compare(metrics, "ao" if bench.startswith("got10k") else "success_score")}
     summary["stages"]["evaluation"] = {"seconds": time.time() - t0}
     summary["results"] = results
-    summary["seconds_total"] = time.time() - t_start + sum(r.get("seconds") or 0 for r in reused.values())
-    summary["resumed_stages"] = sorted(reused)
+    summary["seconds_total"] = time.time() - t_start
     write_json(os.path.join(out, "demo_summary.json"), summary)
     return summary
 
 
+# ------------------------------------------------------------------------------------------------
+# what the numbers say
+# ------------------------------------------------------------------------------------------------
+def compare(metrics: Dict[str, Dict], key: str) -> Dict:
+    """Floor, teacher, student and baseline (mean ± std over seeds) and the gain with its verdict,
+    by the rules of :mod:`loretrack_plugin.report.seeds` (a gain counts only above twice its spread;
+    one seed gives no spread and no verdict)."""
+    from .report.seeds import gain_with_spread, mean_std, split_seed
+    floor = metrics.get("static-box", {}).get(key)
+    out: Dict = {"metric": key, "floor": floor, "teacher": metrics.get(tracker_name("teacher"), {}).get(key)}
+    groups: Dict[str, Dict[str, float]] = {}
+    for role in ("student", "baseline"):
+        groups[role] = {n: m[key] for n, m in sorted(metrics.items())
+                        if split_seed(n)[0] == tracker_name(role) and m.get(key) is not None}
+        if groups[role]:
+            mean, sd = mean_std(list(groups[role].values()))
+            out[role] = {"mean": mean, "std": sd, "n": len(groups[role]), "values": groups[role]}
+    if groups["student"] and groups["baseline"]:
+        g = gain_with_spread(groups["student"], groups["baseline"])
+        out["gain"] = {"mean": g["gain"], "std": g["spread"], "n": len(g["pairs"]) or None}
+        v = g["verdict"]
+        if v == "real":
+            v = "a real gain (more than twice the spread)" if g["gain"] > 0 else "a real loss (more than twice the spread)"
+        if floor is not None and min(out["student"]["mean"], out["baseline"]["mean"]) <= floor:
+            v += "; a model is at or below the static box: it is not tracking"
+        out["verdict"] = v
+    return out
+
+
 def format_summary(summary: Dict) -> str:
-    lines = [f"demo finished in {summary['seconds_total'] / 60:.1f} min (budget {summary['minutes_budget']} min)"]
-    for bench, r in summary["results"].items():
-        lines.append(f"\n{bench} ({r['root']}):")
-        key = "ao" if bench.startswith("got10k") else "success_score"
-        label = "AO" if key == "ao" else "AUC"
-        for name, m in sorted(r["metrics"].items(), key=lambda kv: -(kv[1].get(key) or 0)):
-            lines.append(f"  {name:<14} {label} {m.get(key, float('nan')):.3f}   fps {m.get('speed_fps', float('nan')):.0f}")
+    lines = [f"demo finished in {summary['seconds_total'] / 60:.1f} min (budget {summary['minutes_budget']} min, "
+             f"seeds {', '.join(map(str, summary['seeds']))})"]
+    for label, r in summary["results"].items():
+        c = r["comparison"]
+        unit = "AO" if c["metric"] == "ao" else "AUC"
+        lines.append(f"\n{label} ({r['root']}), {unit} in %:")
+
+        def pct(v):
+            return "  n/a" if v is None else f"{100 * v:5.1f}"
+
+        lines.append(f"  static box (floor)   {pct(c['floor'])}")
+        lines.append(f"  teacher              {pct(c['teacher'])}")
+        for role in ("student", "baseline"):
+            g = c.get(role)
+            if g:
+                sd = "" if g["std"] is None else f" ± {100 * g['std']:.1f}"
+                lines.append(f"  {role:<20} {pct(g['mean'])}{sd}   (n={g['n']})")
+        if "gain" in c:
+            g = c["gain"]
+            sd = "" if g["std"] is None else f" ± {100 * g['std']:.1f}"
+            lines.append(f"  student - baseline   {100 * g['mean']:+5.1f}{sd}: {c['verdict']}")
         lines.append(f"  report: {r['report']}")
     return "\n".join(lines)

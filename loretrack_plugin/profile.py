@@ -1,4 +1,4 @@
-"""Parameters, MACs and CPU latency of the tracker network (method.md §6.6).
+"""Parameters, MACs and CPU latency of the tracker network (docs/method.md §6.6).
 
 MACs are counted like ``thop`` (the tool the papers used): per call of a Linear layer
 ``in_features x output elements``, of a Conv ``(in/groups) x kh x kw x output elements`` (bias not

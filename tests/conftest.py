@@ -4,17 +4,19 @@ import os
 import pytest
 import torch
 
+from loretrack_plugin.sample_data import real_sample_root
+
 os.environ.setdefault("MPLBACKEND", "Agg")
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REAL_OTB = os.environ.get("LORETRACK_REAL_OTB", os.path.join(os.path.dirname(REPO), "shared", "data", "real-otb"))
+# The real sequences the tests run on: the sample that ships inside the package (Biker, Crossing,
+# MountainBike6, vot15_bag), so a fresh clone needs nothing beside it.
+REAL_OTB = real_sample_root()
 
 
 @pytest.fixture(scope="session")
 def real_otb_root():
-    if not os.path.isdir(REAL_OTB):
-        pytest.fail(f"real OTB sequences not found at {REAL_OTB} (set LORETRACK_REAL_OTB)")
     return REAL_OTB
 
 

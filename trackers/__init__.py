@@ -164,6 +164,23 @@ def get_spec(name_or_path: Union[str, os.PathLike, TrackerSpec]) -> TrackerSpec:
     return load_spec(reg[s])
 
 
+def write_tracker_file(path: str, name: str, checkpoint: str, search_factor: float, template_factor: float,
+                       description: str = "", backend: str = "auto", threads: Optional[int] = None,
+                       relative: bool = False, header: str = "") -> str:
+    """Write a tracker file (atomically) for ``checkpoint``; ``relative=True`` stores the checkpoint as
+    ``./<path relative to the file's folder>`` (for files that travel with their weights)."""
+    from ..utils.io import write_text
+    ckpt = os.path.abspath(checkpoint)
+    if relative:
+        ckpt = "./" + os.path.relpath(ckpt, os.path.dirname(os.path.abspath(path)))
+    doc = {"name": name, "description": description, "search_factor": float(search_factor),
+           "template_factor": float(template_factor), "checkpoint": ckpt, "backend": backend}
+    if threads:
+        doc["threads"] = int(threads)
+    write_text(path, header + yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
 def load_tracker_net(spec: TrackerSpec, checkpoint: Optional[str] = None):
     """The network of ``spec`` with weights from ``checkpoint`` (default: the spec's), in eval mode."""
     from .. import build_net, build_net_from_checkpoint, load_checkpoint
@@ -206,5 +223,5 @@ def build_got10k_tracker(name_or_spec, checkpoint: Optional[str] = None, backend
 
 
 __all__ = ["TrackerSpec", "get_spec", "load_spec", "list_trackers", "make_tracker", "build_got10k_tracker",
-           "load_tracker_net",
+           "load_tracker_net", "write_tracker_file",
            "weights_dir", "search_dirs"]

@@ -10,7 +10,7 @@ Every option can also come from the environment (``LORETRACK_VOT_TRACKER``, ``LO
 Command-line options win over the environment.
 
 Protocol (the raw ``trax.Server`` loop; the official ``vot.py`` wrapper at HEAD breaks single-object
-trackers, see toolkits.md §2.2):
+trackers, see docs/toolkits.md §2.2):
 
 * formats: RECTANGLE regions, PATH images, the ``color`` channel. Polygon and mask ground truth reach us
   as their bounding boxes (TraX converts them because RECTANGLE is the only format offered);

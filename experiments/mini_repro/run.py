@@ -1,140 +1,159 @@
-"""The paper's ablation in miniature: baseline student, +QKV-KD, +Disc-KD, +both, and the teacher.
+"""The paper's comparison in miniature, on real footage: distilled student vs same-resolution
+baseline vs teacher, over several seeds.
 
-Every variant uses the tiny CPU recipe (experiments/tiny): a width-192, 4-block ViT; teacher at
-128/64, students at 64/32 fed the bilinear down-sample of the teacher's crops. The baseline is the
-same distillation run with both KD weights at 0, so the four student rows differ only in the loss.
-Each seed trains its own teacher and its four students (seed = init + data order), then all are
-evaluated with got10k on real sequences that no run trained on (Biker, Crossing, MountainBike6,
-vot15_bag of ../shared/data/real-otb). The table gives mean ± std of the success AUC over seeds.
+For each seed, from the shipped backbone (``demo-backbone``) and the shipped frozen teacher
+(``demo-teacher-192``) of the miniature recipe (``loretrack_plugin/recipes/mini``):
 
-    python experiments/mini_repro/run.py --out runs/mini_repro [--seeds 0,1,2] [--epochs 10]
+* **baseline** — the 96/48 network fine-tuned without distillation (``mini/baseline``);
+* **student** — the same network distilled with QKV-KD + Disc-KD (``mini/student``);
+* optional ablations (``--variants qkv,disc``): the student with only one KD term.
 
-Finished runs are reused (delete a run folder to redo it); the table is written to
-``<out>/table.md`` and ``<out>/results.json``.
+Baseline and students of one seed see the same samples (same seed, factors and jitter; the
+students' crops are the teacher's, down-sampled) for the same number of steps, so their difference
+is the distillation alone. Training data: the real videos of ``--real-data`` (default
+``$LORETRACK_REAL_TRAIN`` or ``../shared/data/real-train``; the recipe's six validation videos are
+left out). Evaluation: the static box, the teacher and every run on ``--eval-data`` (default
+``$LORETRACK_REAL_OTB`` or ``../shared/data/real-otb``, else the real sample shipped with the
+package), none of which any model trained on. The table gives mean ± sample std over seeds and the
+gain with its spread (:mod:`loretrack_plugin.report.seeds`).
+
+    python experiments/mini_repro/run.py --out runs/mini_repro --seeds 0,1,2 --samples 40000
+
+Finished runs are reused (delete a run folder to redo it); a killed run resumes from its last
+checkpoint. Writes ``<out>/table.md`` and ``<out>/results.json``.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-TINY = os.path.join(REPO, "experiments", "tiny")
+SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(HERE))), "shared", "data")
+FACTORS = (4.0, 2.0)  # search and template factors of the miniature recipe
+VARIANTS = {"qkv": {"disc": {"weight": 0.0}}, "disc": {"qkv": {"weight": 0.0}}}
+LABELS = {"baseline": "baseline (no KD)", "student": "LoReTrack (QKV-KD + Disc-KD)", "qkv": "+QKV-KD only",
+          "disc": "+Disc-KD only"}
 
-VARIANTS = {  # name -> loss overrides of the distillation run
-    "baseline (no KD)": {"qkv": {"weight": 0.0}, "disc": {"weight": 0.0}},
-    "+QKV-KD": {"disc": {"weight": 0.0}},
-    "+Disc-KD": {"qkv": {"weight": 0.0}},
-    "+QKV-KD +Disc-KD (LoReTrack)": {},
-}
-SLUG = {"baseline (no KD)": "baseline", "+QKV-KD": "qkv", "+Disc-KD": "disc",
-        "+QKV-KD +Disc-KD (LoReTrack)": "both", "teacher (128/64)": "teacher"}
+
+def default_dir(env: str, name: str, fallback=None):
+    path = os.environ.get(env) or os.path.join(SHARED, name)
+    return path if os.path.isdir(path) else fallback
 
 
 def main(argv=None) -> int:
+    from loretrack_plugin import shipped
+    from loretrack_plugin.sample_data import real_sample_root
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=os.path.join(REPO, "runs", "mini_repro"))
+    ap.add_argument("--out", default=os.path.join("runs", "mini_repro"))
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--samples-per-epoch", type=int, default=1024)
-    ap.add_argument("--real-data", default=os.path.join(os.path.dirname(REPO), "shared", "data", "real-otb"))
+    ap.add_argument("--samples", type=int, default=40000, help="training samples of every run [%(default)s]")
+    ap.add_argument("--variants", default="", help="extra ablations: comma-separated of qkv, disc")
+    ap.add_argument("--real-data", default=default_dir("LORETRACK_REAL_TRAIN", "real-train"))
+    ap.add_argument("--eval-data", default=default_dir("LORETRACK_REAL_OTB", "real-otb", real_sample_root()))
+    ap.add_argument("--backbone", default=None, help="default: the shipped backbone")
+    ap.add_argument("--teacher", default=None, help="default: the shipped teacher")
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args(argv)
+    if not args.real_data or not os.path.isdir(args.real_data):
+        sys.exit("--real-data: no folder of real training videos (set LORETRACK_REAL_TRAIN)")
 
-    from loretrack_plugin.datasets import make_dataset
-    from loretrack_plugin.demo import real_sequence_names, split_real, stage_overrides, write_tracker_yaml
-    from loretrack_plugin.evaluation.api import evaluate
-    from loretrack_plugin.evaluation.runner import TrackerRef
+    from loretrack_plugin.trackers import write_tracker_file
+    from loretrack_plugin.evaluation import TrackerRef, evaluate
+    from loretrack_plugin.recipes import recipe_path
+    from loretrack_plugin.report.seeds import gain_with_spread, mean_std
     from loretrack_plugin.train.config import load_config
-    from loretrack_plugin.train.trainer import distill, train
+    from loretrack_plugin.train.trainer import Trainer
     from loretrack_plugin.utils.io import write_json, write_text
 
     out = os.path.abspath(args.out)
-    seeds = [int(s) for s in args.seeds.split(",")]
-    real_train, real_held = split_real(real_sequence_names(args.real_data))
-    synth = os.path.join(out, "data", "synthetic-train")
-    if not os.path.isfile(os.path.join(synth, "train", "list.txt")):
-        make_dataset("got10k", synth, sequences=40, frames=60, seed=0, splits="train")
-    eval_root = os.path.join(out, "data", "real-heldout")
-    os.makedirs(eval_root, exist_ok=True)
-    for n in real_held:
-        if not os.path.exists(os.path.join(eval_root, n)):
-            os.symlink(os.path.join(os.path.abspath(args.real_data), n), os.path.join(eval_root, n))
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    variants = [v for v in args.variants.split(",") if v.strip()]
+    for v in variants:
+        if v not in VARIANTS:
+            sys.exit(f"--variants: unknown variant {v!r} (known: {', '.join(VARIANTS)})")
+    backbone = os.path.abspath(args.backbone) if args.backbone else shipped.require("backbone")
+    teacher = os.path.abspath(args.teacher) if args.teacher else shipped.require("teacher")
+    os.environ["LORETRACK_REAL_TRAIN"] = os.path.abspath(args.real_data)
 
-    train_sets = [{"type": "got10k", "root": synth, "split": "train", "weight": 1},
-                  {"type": "otb", "root": os.path.abspath(args.real_data), "weight": 1, "sequences": real_train}]
-    val_sets = [{"type": "otb", "root": os.path.abspath(args.real_data), "sequences": real_held}]
-
-    def overrides(name, run_dir, seed, loss=None):
-        o = stage_overrides(name, run_dir, args.epochs, args.samples_per_epoch, seed, train_sets, val_sets,
-                            args.threads)
+    def run(kind: str, recipe: str, seed: int, loss=None) -> str:
+        run_dir = os.path.join(out, f"{kind}-s{seed}")
+        stats = os.path.join(run_dir, "stats.json")
+        if os.path.isfile(stats):
+            with open(stats) as f:
+                return json.load(f)["checkpoint"]
+        base = load_config(recipe_path(recipe))
+        B = base["optim"]["batch_size"]
+        epochs = max(1, round(args.samples / 4096))
+        per_epoch = max(B, args.samples // epochs // B * B)
+        over = {"name": f"mini-repro-{kind}-s{seed}", "model": {"init": backbone},
+                "data": {"train": {"samples_per_epoch": per_epoch}},
+                "optim": {"epochs": epochs, "lr_drop_epoch": max(1, round(0.8 * epochs))},
+                "run": {"output_dir": run_dir, "seed": seed, "threads": args.threads, "save_every": epochs}}
+        if recipe.endswith("student"):
+            over["teacher"] = {"checkpoint": teacher}
         if loss:
-            o["loss"] = loss
-        return o
-
-    def run_once(kind, recipe, run_dir, seed, loss=None, teacher=None):
-        final = os.path.join(run_dir, "stats.json")
-        if os.path.isfile(final):
-            with open(final) as f:
-                return json.load(f)
-        cfg = load_config(os.path.join(TINY, recipe), [overrides(os.path.basename(run_dir), run_dir, seed, loss)])
-        cfg.pop("_source", None)
+            over["loss"] = loss
+        cfg = load_config(recipe_path(recipe), [over])
+        latest = os.path.join(run_dir, "checkpoints", "latest.pth.tar")
         t0 = time.time()
-        res = distill(cfg, teacher=teacher, progress=True) if kind == "distill" else train(cfg, progress=True)
-        print(f"{os.path.basename(run_dir)}: {time.time() - t0:.0f} s", flush=True)
-        return res
+        trainer = Trainer(cfg, mode="distill" if recipe.endswith("student") else "train",
+                          resume=True if os.path.isfile(latest) else None)
+        try:
+            res = trainer.fit()
+        finally:
+            trainer.close()
+        print(f"{kind}-s{seed}: {res['steps']} steps in {time.time() - t0:.0f} s", flush=True)
+        return res["checkpoint"]
 
-    refs = []
+    kinds = ["baseline", "student"] + variants
+    refs = [TrackerRef(ref="static-box", name="static-box")]
+    tpath = write_tracker_file(os.path.join(out, "trackers", "teacher-192.yaml"), "teacher-192", teacher,
+                               FACTORS[0], FACTORS[1], "shipped frozen teacher", "eager", args.threads)
+    refs.append(TrackerRef(ref=tpath, name="teacher-192", checkpoint=teacher, threads=args.threads))
     for seed in seeds:
-        tdir = os.path.join(out, f"seed{seed}", "teacher")
-        t = run_once("train", "teacher.yaml", tdir, seed)
-        refs.append((seed, "teacher (128/64)", t["checkpoint"], 4.0))
-        for variant, loss in VARIANTS.items():
-            rdir = os.path.join(out, f"seed{seed}", SLUG[variant])
-            r = run_once("distill", "student.yaml", rdir, seed, loss=loss, teacher=t["checkpoint"])
-            refs.append((seed, variant, r["checkpoint"], 4.0))
+        for kind in kinds:
+            recipe = "mini/baseline" if kind == "baseline" else "mini/student"
+            ckpt = run(kind, recipe, seed, VARIANTS.get(kind))
+            name = f"{kind}@s{seed}"
+            path = write_tracker_file(os.path.join(out, "trackers", f"{kind}-s{seed}.yaml"), name, ckpt,
+                                      FACTORS[0], FACTORS[1], LABELS[kind], "eager", args.threads)
+            refs.append(TrackerRef(ref=path, name=name, checkpoint=os.path.abspath(ckpt), threads=args.threads))
 
-    tracker_refs = []
-    for seed, variant, ckpt, factor in refs:
-        name = f"{SLUG[variant]}-s{seed}"
-        path = write_tracker_yaml(os.path.join(out, "trackers", name + ".yaml"), name, ckpt, factor, 2.0, variant)
-        tracker_refs.append(TrackerRef(ref=path, name=name, threads=args.threads))
-    synth_eval = os.path.join(out, "data", "synthetic-eval")
-    if not os.path.isfile(os.path.join(synth_eval, "val", "list.txt")):
-        make_dataset("got10k", synth_eval, sequences=8, frames=60, seed=1000, splits="val")
-    order = ["baseline (no KD)", "+QKV-KD", "+Disc-KD", "+QKV-KD +Disc-KD (LoReTrack)", "teacher (128/64)"]
-    text, tables = [], {}
-    for bench, root, key, what in [
-            ("otb-dir", eval_root, "success_score",
-             f"Success AUC (%) on {len(real_held)} held-out real sequences ({', '.join(real_held)}), got10k OTB protocol"),
-            ("got10k_val", synth_eval, "ao",
-             "AO (%) on 8 held-out synthetic GOT-10k-layout sequences (generator seed 1000), got10k protocol")]:
-        res = evaluate(bench, root, tracker_refs, result_dir=os.path.join(out, "results"),
-                       report_dir=os.path.join(out, "reports"), workers=1)
-        with open(res.metrics_file) as f:
-            metrics = json.load(f)["trackers"]
-        rows = {}
-        for seed, variant, _, _ in refs:
-            rows.setdefault(variant, []).append(metrics[f"{SLUG[variant]}-s{seed}"]["overall"][key])
-        lines = ["| variant | mean ± std | per seed (" + ", ".join(map(str, seeds)) + ") |", "|---|---|---|"]
-        table = {}
-        for v in order:
-            vals = rows[v]
-            sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
-            table[v] = {"mean": statistics.mean(vals), "std": sd, "per_seed": vals}
-            lines.append(f"| {v} | {100 * statistics.mean(vals):.1f} ± {100 * sd:.1f} | "
-                         + ", ".join(f"{100 * a:.1f}" for a in vals) + " |")
-        tables[bench] = table
-        text.append(f"{what}; {len(seeds)} seeds, {args.epochs} epochs x {args.samples_per_epoch} samples.\n\n"
-                    + "\n".join(lines) + "\n")
-    write_text(os.path.join(out, "table.md"), "\n".join(text))
-    write_json(os.path.join(out, "results.json"), {"seeds": seeds, "epochs": args.epochs, "heldout": real_held,
-                                                   "tables": tables})
-    print("\n".join(text))
+    res = evaluate("otb-dir", args.eval_data, refs, result_dir=os.path.join(out, "results"),
+                   report_dir=os.path.join(out, "reports"), workers=1)
+    with open(res.metrics_file) as f:
+        metrics = {n: t["overall"] for n, t in json.load(f)["trackers"].items()}
+    auc = {n: m["success_score"] for n, m in metrics.items()}
+    fps = {n: m.get("speed_fps") for n, m in metrics.items()}
+    rows, table = [], {}
+    for label, names in [("static box (floor)", ["static-box"]), ("teacher 192/96", ["teacher-192"])] + \
+            [(LABELS[k] + " 96/48", [f"{k}@s{s}" for s in seeds]) for k in kinds]:
+        vals = [auc[n] for n in names]
+        m, sd = mean_std(vals)
+        speed = [fps[n] for n in names if fps.get(n) and fps[n] > 0]
+        table[label] = {"mean": m, "std": sd, "per_seed": vals, "fps": mean_std(speed)[0] if speed else None}
+        rows.append(f"| {label} | {100 * m:.1f}" + ("" if sd is None else f" ± {100 * sd:.1f}") + " | "
+                    + ", ".join(f"{100 * v:.1f}" for v in vals) + " | "
+                    + (f"{table[label]['fps']:.0f}" if table[label]["fps"] else "–") + " |")
+    gains = {}
+    for k in kinds[1:]:
+        g = gain_with_spread({f"{k}@s{s}": auc[f"{k}@s{s}"] for s in seeds},
+                             {f"baseline@s{s}": auc[f"baseline@s{s}"] for s in seeds})
+        gains[k] = g
+        sd = "" if g["spread"] is None else f" ± {100 * g['spread']:.1f}"
+        rows.append(f"| {LABELS[k]} − baseline | {100 * g['gain']:+.1f}{sd} | {g['verdict']} | |")
+    names = sorted(os.listdir(args.eval_data))
+    text = (f"Success AUC (%) on {args.eval_data} ({len(res.evaluated)} sequences no model trained on), got10k "
+            f"OTB protocol; seeds {', '.join(map(str, seeds))}; {args.samples} training samples per run.\n\n"
+            "| model | AUC mean ± std | per seed | fps |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
+    write_text(os.path.join(out, "table.md"), text)
+    write_json(os.path.join(out, "results.json"), {"seeds": seeds, "samples": args.samples, "eval_data":
+                                                   args.eval_data, "sequences": res.evaluated, "table": table,
+                                                   "gains": gains, "folder": names})
+    print(text)
     return 0
 
 

@@ -18,7 +18,8 @@ def add_arguments(p):
     p.add_argument("--root", required=True, help="dataset root in the benchmark's layout")
     p.add_argument("--trackers", required=True,
                    help="comma-separated tracker names or tracker .yaml files (`module:callable` for a custom "
-                        "got10k Tracker factory); the first one names got10k's report folder")
+                        "got10k Tracker factory); the first one names got10k's report folder. 'static-box' is "
+                        "the built-in floor (first box kept), also run automatically unless --no-floor")
     p.add_argument("--checkpoint", action="append", default=[], metavar="NAME=PATH",
                    help="weights for tracker NAME (repeatable; default: the tracker file's checkpoint)")
     p.add_argument("--result-dir", default="results", help="raw results [%(default)s]")
@@ -32,6 +33,9 @@ def add_arguments(p):
     p.add_argument("--exclude-invalid-frames", action="store_true",
                    help="pytracking numbers over valid frames only (pytracking's exclude_invalid_frames)")
     p.add_argument("--no-report", action="store_true", help="only run; no got10k report, metrics.json or comparison")
+    p.add_argument("--no-floor", action="store_true",
+                   help="do not run the built-in static-box tracker (the first box kept on every frame) beside "
+                        "the trackers; the comparison report then scores it from the ground truth itself")
 
 
 def _checkpoints(items):
@@ -47,7 +51,8 @@ def _checkpoints(items):
 def run(args) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting logs every glyph at INFO
-    from ..evaluation import TrackerRef, evaluate, parse_shard, resolve_tracker
+    from ..evaluation import STATIC_BOX, TrackerRef, evaluate, parse_shard, resolve_tracker, static_box_ref
+    from ..evaluation.benchmarks import get_benchmark
     if args.workers < 1:
         raise UserError(f"--workers {args.workers}: must be at least 1")
     refs = [r.strip() for r in args.trackers.split(",") if r.strip()]
@@ -60,12 +65,15 @@ def run(args) -> int:
     trackers = []
     for r in refs:
         ck = ckpts.pop(r, None)
-        if ck is None and not TrackerRef(r, r).is_factory:  # --checkpoint under the tracker's own name
+        if ck is None and r != STATIC_BOX and not TrackerRef(r, r).is_factory:  # under the tracker's own name
             from ..trackers import get_spec
             ck = ckpts.pop(get_spec(r).name, None)
         trackers.append(resolve_tracker(r, checkpoint=ck, backend=args.backend, threads=threads))
     if ckpts:
         raise UserError(f"--checkpoint for unknown tracker(s) {', '.join(ckpts)} (trackers: {', '.join(refs)})")
+    if (not args.no_floor and get_benchmark(args.benchmark).has_ground_truth
+            and STATIC_BOX not in [t.name for t in trackers]):
+        trackers.append(static_box_ref())  # the floor of the comparison; no frame is decoded for it
     shard = parse_shard(args.shard)
     sequences = args.sequences.split(",") if args.sequences else None
     res = evaluate(args.benchmark, args.root, trackers, result_dir=args.result_dir, report_dir=args.report_dir,
@@ -74,13 +82,13 @@ def run(args) -> int:
                    threads=threads if args.workers > 1 else None)
     status = 0
     if res.metrics_file and not args.no_report:
-        from ..evaluation.benchmarks import get_benchmark
         if get_benchmark(args.benchmark).has_ground_truth:
             status = _comparison_report(args, res)
         _print_table(res)
     if res.run.failed:
-        log.error("%d tracker x sequence task(s) failed: %s", len(res.run.failed),
-                  "; ".join(f"{t}/{s}" for t, s, _ in res.run.failed[:10]))
+        if len(res.run.failed) > 1:  # a single failure was reported in its own line already
+            log.error("%d tracker x sequence task(s) failed: %s", len(res.run.failed),
+                      "; ".join(f"{t}/{s}" for t, s, _ in res.run.failed[:10]))
         return 1
     return status
 
@@ -100,6 +108,10 @@ def _comparison_report(args, res) -> int:
     return 0
 
 
+def _fps(v) -> str:
+    return f"{v:.1f}" if isinstance(v, (int, float)) and v > 0 else "n/a"  # -1: no time measured (static box)
+
+
 def _print_table(res) -> None:
     import json
     with open(res.metrics_file) as f:
@@ -108,13 +120,13 @@ def _print_table(res) -> None:
     for name, tr in m["trackers"].items():
         o = tr["overall"]
         if "success_score" not in o:
-            rows.append(f"{name:<24} fps {o['speed_fps']:8.1f}   submission: {tr.get('submission')}")
+            rows.append(f"{name:<24} fps {_fps(o['speed_fps'])}   submission: {tr.get('submission')}")
             continue
         p = o.get("pytracking") or {}
         extra = f"  AO {100 * o['ao']:5.1f} SR {100 * o['sr']:5.1f}" if "ao" in o else ""
         pyt = (f"  | pytracking AUC {100 * p['auc']:5.1f} P {100 * p['precision']:5.1f} "
                f"Pnorm {100 * p['norm_precision']:5.1f}") if p else "  | pytracking n/a"
         rows.append(f"{name:<24} AUC {100 * o['success_score']:5.1f} P {100 * o['precision_score']:5.1f} "
-                    f"Pnorm {100 * o['normalized_precision_score']:5.1f}{extra}{pyt}  fps {o['speed_fps']:.1f}")
+                    f"Pnorm {100 * o['normalized_precision_score']:5.1f}{extra}{pyt}  fps {_fps(o['speed_fps'])}")
     print(f"{m['benchmark']} ({len(m['sequences'])} sequences)")
     print("\n".join(rows))

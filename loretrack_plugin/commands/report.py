@@ -19,7 +19,9 @@ def add_arguments(p):
                         "benchmark with a metrics.json in the report folder; a got10k report folder name "
                         "(e.g. OTB2015) reads got10k's performance.json files alone")
     p.add_argument("--trackers", default=None, metavar="A,B",
-                   help="trackers to include, comma-separated (default: every tracker with results)")
+                   help="trackers to include, comma-separated (default: every tracker with results); the "
+                        "static box (the floor) is always in the report: from the results when `loretrack eval` "
+                        "ran it, else scored from the ground truth")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="output folder (default: <report-dir>/<benchmark>/comparison; with several benchmarks "
                         "DIR/<benchmark>)")
@@ -28,7 +30,7 @@ def add_arguments(p):
                         "and inside --results)")
     p.add_argument("--family", action="append", default=[], metavar="NAME=ROLE",
                    help="override the name-based grouping: ROLE is student, baseline, teacher or other "
-                        "(repeatable)")
+                        "(repeatable); NAME may be a model's base name, for all its runs NAME@s<seed>")
     p.add_argument("--no-profile", action="store_true", help="skip GMACs/params (no network profiling)")
     p.add_argument("--formats", default="png,pdf", help="figure formats besides PNG: pdf and/or svg [%(default)s]")
 

@@ -1,4 +1,4 @@
-"""Readers for the training datasets of OSTrack/LoReTrack (method.md §5.1), on their real on-disk layouts.
+"""Readers for the training datasets of OSTrack/LoReTrack (docs/method.md §5.1), on their real on-disk layouts.
 
 Every reader is a :class:`TrackingDataset`: a list of sequences, each with per-frame boxes
 (x, y, w, h in pixels, 0-based), a ``valid`` flag (w > 0 and h > 0) and a ``visible`` flag (valid and
@@ -25,6 +25,10 @@ Layouts (``root`` is the folder given in the config):
                 separated; ``groundtruth_rect.<n>.txt`` gives sequence ``<seq>.<n>``)
 =============== ==================================================================================
 
+Any video reader can also feed still-image pairs (``pairs: still``, template and search from the
+same annotated frame, like COCO) or self-supervised random-box pairs (``pairs: random``), see
+:func:`build_dataset`.
+
 Shipped split files (``loretrack_plugin/data/splits``): ``lasot_train.txt`` / ``lasot_test.txt`` (from
 the sequence lists bundled with the got10k toolkit) and ``got10k_vot_train.txt`` /
 ``got10k_vot_val.txt`` (0-based indices into the sorted GOT-10k training list, the lists that
@@ -35,6 +39,7 @@ from __future__ import annotations
 import abc
 import json
 import logging
+import math
 import os
 import re
 from collections import OrderedDict
@@ -396,11 +401,138 @@ def _subdirs(d: str) -> List[str]:
         return []
 
 
+class StillFrames(TrackingDataset):
+    """Every annotated frame of a video dataset as a one-frame sequence (``pairs: still``).
+
+    Template and search are then cut from the same image, each around its own jittered box, the way
+    OSTrack uses COCO: the network learns to find the object again under the crop jitter and the
+    per-crop augmentation, without needing a second frame. Frames whose box is not visible are left
+    out.
+    """
+
+    is_video = False
+
+    def __init__(self, base: TrackingDataset, stride: int = 1):
+        self.base = base
+        self.root = base.root
+        self.name = f"{base.name}-still"
+        self._cache = OrderedDict()
+        self._items = []
+        for i in range(len(base)):
+            vis = base.sequence_info(i).visible
+            self._items += [(i, int(f)) for f in np.flatnonzero(vis)[::max(1, int(stride))]]
+        if not self._items:
+            raise ValueError(f"{base.name} at {base.root}: no visible annotated frame for still-image pairs")
+        self._names = [f"{base.sequence_name(i)}#{f + 1}" for i, f in self._items]
+
+    def _load_info(self, index):
+        i, f = self._items[index]
+        info = self.base.sequence_info(i)
+        return SequenceInfo.from_boxes(info.bbox[f:f + 1], info.visible[f:f + 1])
+
+    def frame(self, index, frame_id):
+        i, f = self._items[index]
+        return self.base.frame(i, f)
+
+
+class RandomBoxes(TrackingDataset):
+    """Self-supervised still-image pairs: a random box in a random frame is the "target" (``pairs: random``).
+
+    No annotation is used. Item ``k`` is frame ``k // boxes_per_frame`` with a box drawn from
+    ``default_rng([seed, k])``: side ``sqrt(w*h)`` uniform in [``min_size``, ``max_size``] of the
+    frame's shorter side, aspect ratio log-uniform in [1/``max_aspect``, ``max_aspect``], placed
+    uniformly inside the frame. Template and search are cut from the same frame around that box, so
+    the pretext task is "find this patch again" under crop jitter and augmentation: tracking
+    pre-training of the backbone on any footage, labelled or not.
+    """
+
+    is_video = False
+
+    def __init__(self, base: TrackingDataset, boxes_per_frame: int = 64, min_size: float = 0.08,
+                 max_size: float = 0.35, max_aspect: float = 2.5, seed: int = 0, stride: int = 1):
+        self.base = base
+        self.root = base.root
+        self.name = f"{base.name}-random"
+        self._cache = OrderedDict()
+        self.k = max(1, int(boxes_per_frame))
+        self.min_size, self.max_size, self.max_aspect = float(min_size), float(max_size), float(max_aspect)
+        if not 0 < self.min_size <= self.max_size <= 1 or self.max_aspect < 1:
+            raise ValueError(f"random boxes: need 0 < min_size <= max_size <= 1 and max_aspect >= 1, got "
+                             f"{self.min_size}, {self.max_size}, {self.max_aspect}")
+        self.seed = int(seed)
+        self._frames = [(i, f) for i in range(len(base))
+                        for f in range(0, len(base.sequence_info(i)), max(1, int(stride)))]
+        if not self._frames:
+            raise ValueError(f"{base.name} at {base.root}: no frames for random-box pairs")
+        self._sizes: Dict[int, tuple] = {}
+        self._names = _LazyNames(self)
+
+    def __len__(self) -> int:
+        return len(self._frames) * self.k
+
+    def sequence_name(self, index: int) -> str:
+        i, f = self._frames[index // self.k]
+        return f"{self.base.sequence_name(i)}#{f + 1}/box{index % self.k}"
+
+    def _image_size(self, frame_index: int):
+        if frame_index not in self._sizes:
+            i, f = self._frames[frame_index]
+            self._sizes[frame_index] = image_size(self.base.frame_path(i, f))
+        return self._sizes[frame_index]
+
+    def _load_info(self, index):
+        W, H = self._image_size(index // self.k)
+        rng = np.random.default_rng([self.seed, int(index)])
+        side = rng.uniform(self.min_size, self.max_size) * min(W, H)
+        aspect = math.exp(rng.uniform(-1.0, 1.0) * math.log(self.max_aspect))
+        w = min(side * math.sqrt(aspect), W - 1.0)
+        h = min(side / math.sqrt(aspect), H - 1.0)
+        x, y = rng.uniform(0, W - w), rng.uniform(0, H - h)
+        return SequenceInfo.from_boxes(np.array([[x, y, w, h]]))
+
+    def frame(self, index, frame_id):
+        i, f = self._frames[index // self.k]
+        return self.base.frame(i, f)
+
+
+class _LazyNames:
+    """``len()``-able name list of :class:`RandomBoxes` (millions of items: names are made on demand)."""
+
+    def __init__(self, ds: RandomBoxes):
+        self.ds = ds
+
+    def __len__(self):
+        return len(self.ds)
+
+    def __getitem__(self, index):
+        return self.ds.sequence_name(index)
+
+
+def image_size(path: str):
+    """(width, height) of an image file from its header (no decoding); CorruptImageError if unreadable."""
+    from PIL import Image
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except FileNotFoundError:
+        raise CorruptImageError(path, "missing") from None
+    except Exception as e:  # PIL raises many types for damaged files
+        raise CorruptImageError(path, f"cannot be read ({e})") from None
+
+
 READERS = {"lasot": Lasot, "got10k": Got10k, "trackingnet": TrackingNet, "coco": Coco, "otb": OtbFolder}
+PAIR_MODES = ("video", "still", "random")
 
 
 def build_dataset(spec: Union[dict, TrackingDataset]) -> TrackingDataset:
-    """A reader from a config entry ``{type, root, split?, chunks?, sequences?}`` (extra keys are an error)."""
+    """A reader from a config entry ``{type, root, split?, chunks?, sequences?, pairs?, pair_options?}``.
+
+    ``pairs`` says how training pairs are made of the sequences: ``video`` (default; template and
+    search from two frames of a sequence), ``still`` (:class:`StillFrames`: both from one annotated
+    frame) or ``random`` (:class:`RandomBoxes`: both from one frame, around a random box, no labels
+    used). ``pair_options`` are the keyword arguments of that wrapper. ``exclude`` lists sequence
+    names to leave out (e.g. a validation split). Other extra keys are an error.
+    """
     if isinstance(spec, TrackingDataset):
         return spec
     spec = dict(spec)
@@ -410,7 +542,26 @@ def build_dataset(spec: Union[dict, TrackingDataset]) -> TrackingDataset:
     root = spec.pop("root", None)
     if not root:
         raise ValueError(f"dataset {kind}: 'root' is required")
+    pairs = spec.pop("pairs", "video")
+    pair_opts = spec.pop("pair_options", None) or {}
+    exclude = spec.pop("exclude", None) or []
+    if pairs not in PAIR_MODES:
+        raise ValueError(f"dataset {kind} at {root}: pairs={pairs!r}, expected one of {list(PAIR_MODES)}")
     try:
-        return READERS[kind](root, **spec)
+        base = READERS[kind](root, **spec)
+        if exclude:
+            names = [base.sequence_name(i) for i in range(len(base))]
+            unknown = sorted(set(exclude) - set(names))
+            if unknown:
+                raise ValueError(f"dataset {kind} at {root}: excluded sequences not found: {unknown[:5]}")
+            base = READERS[kind](root, **dict(spec, sequences=[n for n in names if n not in set(exclude)]))
     except TypeError as e:
         raise ValueError(f"dataset {kind}: bad options {sorted(spec)} ({e})") from None
+    if pairs == "video":
+        if pair_opts:
+            raise ValueError(f"dataset {kind} at {root}: pair_options need pairs: still or random")
+        return base
+    try:
+        return (StillFrames if pairs == "still" else RandomBoxes)(base, **pair_opts)
+    except TypeError as e:
+        raise ValueError(f"dataset {kind} at {root}: bad pair_options {sorted(pair_opts)} ({e})") from None

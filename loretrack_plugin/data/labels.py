@@ -1,7 +1,7 @@
-"""Training labels: the CenterNet Gaussian heatmap of the search box (method.md §4.4).
+"""Training labels: the CenterNet Gaussian heatmap of the search box (docs/method.md §4.4).
 
 The heatmap lives on the student's F x F grid; the box it is drawn from is the normalised
-(x, y, w, h) of the search crop, the same at every resolution (pitfall P4: never rescale it).
+(x, y, w, h) of the search crop, the same at every resolution (docs/method.md, pitfall P4: never rescale it).
 """
 from __future__ import annotations
 
@@ -40,29 +40,36 @@ def gaussian_kernel(radius: int) -> torch.Tensor:
 
 
 def gaussian_heatmap(boxes: torch.Tensor, grid: int, min_overlap: float = 0.7) -> torch.Tensor:
-    """Heatmap (B, grid, grid) for normalised (x, y, w, h) boxes (B, 4).
+    """Heatmap (B, grid, grid) for normalised (x, y, w, h) boxes (B, 4), on the boxes' device.
 
-    Box in cells: b = box * grid; peak cell = round(centre) (halves to even, like torch.round);
-    radius = int(max(gaussian_radius(w, h), 0)); the Gaussian is pasted with max() and clipped at the
-    borders. A centre outside the grid gives an all-zero map (no positive for the focal loss).
+    Box in cells: b = box * grid; peak cell c = round(centre) (halves to even, like torch.round);
+    r = int(max(gaussian_radius(w, h), 0)), sigma = (2r + 1) / 6. Cell (i, j) (row i, column j) gets
+
+        H[i, j] = exp(-((j - cx)^2 + (i - cy)^2) / (2 sigma^2))   if |j - cx| <= r and |i - cy| <= r,
+
+    0 elsewhere and wherever the value is below float64 eps (the kernel of :func:`gaussian_kernel`
+    pasted at the peak and clipped at the borders). A centre outside the grid or not finite gives
+    an all-zero map (no positive for the focal loss).
+
+    Built with tensor operations only (no per-sample Python loop, no host synchronisation), so the
+    labels of a batch already on the GPU stay there; the exponent is evaluated in float64 like the
+    kernel, then stored as float32.
     """
-    boxes = boxes.detach().float().cpu()
-    B = boxes.shape[0]
-    out = torch.zeros(B, grid, grid)
+    boxes = boxes.detach().float()
+    dev = boxes.device
     cells = boxes * grid
     wh = cells[:, 2:]
-    centres = (cells[:, :2] + wh / 2).round()
-    radii = gaussian_radius(wh[:, 0], wh[:, 1], min_overlap).clamp_min(0).to(torch.int64)
-    for i in range(B):
-        if not torch.isfinite(centres[i]).all():
-            continue
-        x, y, r = int(centres[i, 0]), int(centres[i, 1]), int(radii[i])
-        if not (0 <= x < grid and 0 <= y < grid):
-            continue
-        g = gaussian_kernel(r)
-        left, right = min(x, r), min(grid - x, r + 1)
-        top, bottom = min(y, r), min(grid - y, r + 1)
-        patch = out[i, y - top:y + bottom, x - left:x + right]
-        out[i, y - top:y + bottom, x - left:x + right] = torch.maximum(
-            patch, g[r - top:r + bottom, r - left:r + right])
-    return out
+    centres = (cells[:, :2] + wh / 2).round()                                            # (B, 2) x, y
+    radii = gaussian_radius(wh[:, 0], wh[:, 1], min_overlap).clamp_min(0).to(torch.int64)  # (B,)
+    inside = (torch.isfinite(centres).all(dim=1) & (centres >= 0).all(dim=1) & (centres < grid).all(dim=1))
+    c = torch.where(inside[:, None], centres, torch.zeros_like(centres)).to(torch.int64)   # (B, 2)
+    r = torch.where(inside, radii, torch.zeros_like(radii))
+    idx = torch.arange(grid, device=dev)
+    dx = idx[None, :] - c[:, :1]                                                          # (B, grid) columns
+    dy = idx[None, :] - c[:, 1:]                                                          # (B, grid) rows
+    two_sigma2 = 2.0 * ((2 * r + 1).double() / 6) ** 2                                    # (B,)
+    d2 = (dx[:, None, :] ** 2 + dy[:, :, None] ** 2).double()                             # (B, grid, grid)
+    g = torch.exp(-d2 / two_sigma2[:, None, None])
+    window = (dx.abs() <= r[:, None])[:, None, :] & (dy.abs() <= r[:, None])[:, :, None]
+    keep = window & (g >= torch.finfo(torch.float64).eps) & inside[:, None, None]
+    return torch.where(keep, g, torch.zeros_like(g)).float()

@@ -1,4 +1,4 @@
-"""Per-sample processing of a (template frame, search frame) pair, STARK/OSTrack style (method.md §5.2).
+"""Per-sample processing of a (template frame, search frame) pair, STARK/OSTrack style (docs/method.md §5.2).
 
 Order of operations, as the official pipeline runs it:
 

@@ -1,4 +1,4 @@
-"""The causal pair sampler (method.md §5.1) as an indexable dataset, and its per-rank batch sharding.
+"""The causal pair sampler (docs/method.md §5.1) as an indexable dataset, and its per-rank batch sharding.
 
 Sample ``i`` of epoch ``e`` is drawn with ``numpy.random.default_rng([seed, e, i])``:
 
@@ -60,8 +60,17 @@ class PairSampler(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return self.samples_per_epoch
 
-    def __getitem__(self, index: int) -> Dict:
-        rng = np.random.default_rng([self.seed, self.epoch, int(index)])
+    def __getitem__(self, index) -> Dict:
+        """Sample ``index`` of the current epoch, or of epoch ``e`` when ``index`` is a pair ``(e, i)``.
+
+        The pair form is what :class:`ShardedBatches` yields when its ``epoch`` is set: persistent
+        data-loader workers hold a copy of this object made when they started, so an epoch set
+        later with :meth:`set_epoch` in the main process would never reach them.
+        """
+        epoch = self.epoch
+        if isinstance(index, (tuple, list)):
+            epoch, index = index
+        rng = np.random.default_rng([self.seed, int(epoch), int(index)])
         corrupt: List[str] = []
         for _ in range(self.max_attempts):
             d = int(rng.choice(len(self.datasets), p=self.p))
@@ -86,7 +95,7 @@ class PairSampler(torch.utils.data.Dataset):
             sample["index"] = int(index)
             sample["corrupt"] = corrupt
             return sample
-        raise SamplingError(f"no valid sample after {self.max_attempts} attempts (epoch {self.epoch}, index {index}"
+        raise SamplingError(f"no valid sample after {self.max_attempts} attempts (epoch {epoch}, index {index}"
                             f"{'; unreadable frames: ' + ', '.join(corrupt[:3]) if corrupt else ''})")
 
     def _pick_sequence(self, ds: TrackingDataset, rng: np.random.Generator) -> int:
@@ -114,6 +123,18 @@ class PairSampler(torch.utils.data.Dataset):
                 return t, int(rng.choice(cand))
 
 
+def worker_init(worker_id: int) -> None:
+    """``worker_init_fn`` of the training loaders: OpenCV runs one thread per worker.
+
+    ``cv2.setNumThreads(0)`` makes OpenCV run its functions sequentially in that worker process;
+    without it every worker starts a thread pool as wide as the machine, and N workers x all cores
+    threads compete for the cores that also feed the GPU. (torch already uses one thread in a worker.)
+    The samples do not depend on it.
+    """
+    import cv2
+    cv2.setNumThreads(0)
+
+
 def collate(samples: List[Dict]) -> Dict:
     """Stack tensors; keep ``sample_id``/``index``/``corrupt`` as per-sample lists."""
     out = {}
@@ -129,20 +150,29 @@ class ShardedBatches(torch.utils.data.Sampler):
     Global step s covers sample indices [s*B*W, (s+1)*B*W); process r takes the r-th block of
     ``batch_size`` of them. The union over processes is therefore exactly what a single process with
     batch B*W would see. ``start_step`` skips the first steps (mid-epoch resume).
+
+    ``epoch``: when set, every index is yielded as the pair ``(epoch, i)`` that
+    :meth:`PairSampler.__getitem__` accepts, so the epoch travels with the indices to persistent
+    data-loader workers (the batch sampler lives in the main process; the dataset copies do not).
     """
 
-    def __init__(self, samples_per_epoch: int, batch_size: int, rank: int = 0, world: int = 1, start_step: int = 0):
+    def __init__(self, samples_per_epoch: int, batch_size: int, rank: int = 0, world: int = 1, start_step: int = 0,
+                 epoch: Optional[int] = None):
         self.B, self.rank, self.world = int(batch_size), int(rank), int(world)
         self.steps = samples_per_epoch // (self.B * self.world)
         if self.steps < 1:
             raise ValueError(f"samples_per_epoch={samples_per_epoch} is smaller than one global batch "
                              f"({self.B} x {self.world} processes)")
         self.start_step = int(start_step)
+        self.epoch = epoch
 
     def __len__(self) -> int:
         return max(0, self.steps - self.start_step)
 
-    def __iter__(self) -> Iterator[List[int]]:
+    def __iter__(self) -> Iterator[List]:
         for s in range(self.start_step, self.steps):
             base = (s * self.world + self.rank) * self.B
-            yield list(range(base, base + self.B))
+            if self.epoch is None:
+                yield list(range(base, base + self.B))
+            else:
+                yield [(int(self.epoch), i) for i in range(base, base + self.B)]

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ..utils.io import check_writable
 from .benchmarks import Benchmark, get_benchmark
 from .datasets import quiet, warn_missing
 from .runner import (RunSummary, Task, TrackerRef, is_complete, result_paths, run_tasks, shard_sequences)
@@ -82,8 +83,30 @@ def _load_all(exp, names: Sequence[str]) -> Dict[str, Tuple[List[str], list]]:
         img_files, anno = item[0], item[1]
         if not img_files:
             raise FileNotFoundError(f"sequence {seq}: no frames in {ds.seq_dirs[ds.index(seq)]}")
+        _check_first_box(ds, seq, img_files[0], anno[0])
         out[seq] = (img_files, anno)
     return out
+
+
+def _check_first_box(ds, seq: str, first_frame: str, box) -> None:
+    """The initial box must be a box inside the first frame: one error naming the annotation file,
+    before anything runs (every tracker would fail on it)."""
+    from PIL import Image
+
+    from ..tracking.inputs import check_init_box
+    i = ds.index(seq)
+    files = getattr(ds, "anno_files", None)
+    source = files[i] if files and i < len(files) else ds.seq_dirs[i]
+    try:
+        with Image.open(first_frame) as im:
+            width, height = im.size
+    except Exception as e:  # noqa: BLE001 - any decoder failure: name the file
+        raise ValueError(f"sequence {seq}: cannot read its first frame {first_frame} "
+                         f"({type(e).__name__}: {e})") from None
+    try:
+        check_init_box(box, height, width)
+    except ValueError as e:
+        raise ValueError(f"sequence {seq}: the first box of {source} cannot start a tracker: {e}") from None
 
 
 def _warn_changed_trackers(exp, trackers: Sequence[TrackerRef]) -> None:
@@ -125,6 +148,10 @@ def evaluate(benchmark: str, root: str, trackers: Sequence[TrackerRef], result_d
     warn_missing(benchmark, dataset_missing, len(ds.seq_names) + len(dataset_missing))
     selected = select_sequences(ds.seq_names, sequences, dataset_missing)
     frames = _load_all(exp, selected)
+    # an output folder that cannot be written is one error now, not one failure per sequence later
+    check_writable(exp.result_dir)
+    if report:
+        check_writable(report_dir)
     mine = shard_sequences(selected, [len(frames[s][0]) for s in selected], shard)
     if shard:
         log.info("%s: shard %d/%d runs %d of %d sequences", benchmark, shard[0], shard[1], len(mine), len(selected))

@@ -40,8 +40,13 @@ def quiet():
 
 def load_boxes(path: str) -> np.ndarray:
     """An (N, 4) float array from a box file separated by commas, tabs or spaces."""
-    with open(path) as f:
-        text = f.read().replace(",", " ").replace("\t", " ")
+    try:
+        with open(path) as f:
+            text = f.read().replace(",", " ").replace("\t", " ")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not a box file (not text: {e.reason} at byte {e.start})") from None
+    if not text.strip():  # (numpy would also print a warning of its own)
+        raise ValueError(f"{path}: empty box file")
     try:
         a = np.loadtxt(io.StringIO(text), dtype=np.float64, ndmin=2)
     except ValueError as e:
@@ -152,7 +157,7 @@ class LaSOTDataset(_Reader):
 
 
 class OTBDirDataset(_Reader):
-    """Any folder of OTB-layout sequences: ``<root>/<Seq>/img/*.jpg`` + ``groundtruth_rect.txt``.
+    """Any folder of OTB-layout sequences: ``<root>/<Seq>/img/*.jpg`` (or ``*.png``) + ``groundtruth_rect.txt``.
 
     Several ``groundtruth_rect.<k>.txt`` files give targets ``<Seq>.<k>`` (as got10k's OTB); a plain
     ``groundtruth.txt`` is accepted too. Frame and box counts must agree, except for the OTB
@@ -171,7 +176,9 @@ class OTBDirDataset(_Reader):
                 continue
             files = sorted(glob.glob(os.path.join(full, "groundtruth_rect*.txt"))) or \
                 sorted(glob.glob(os.path.join(full, "groundtruth.txt")))
-            files = [f for f in files if os.path.getsize(f) > 0]
+            # empty extra target files are skipped; a sequence whose only ground truth is empty is kept, so
+            # that loading it is an error naming the file instead of a sequence silently left out
+            files = [f for f in files if os.path.getsize(f) > 0] or files[:1]
             for k, f in enumerate(files):
                 names.append(d if len(files) == 1 else f"{d}.{k + 1}")
                 dirs.append(full)
@@ -184,7 +191,10 @@ class OTBDirDataset(_Reader):
 
     def __getitem__(self, key):
         i = self.index(key)
-        img_files = sorted(glob.glob(os.path.join(self.seq_dirs[i], "img", "*.jpg")))
+        img_dir = os.path.join(self.seq_dirs[i], "img")
+        # JPEG frames; a folder without any may hold PNG ones (8- or 16-bit, grey, RGB or RGBA)
+        img_files = (sorted(glob.glob(os.path.join(img_dir, "*.jpg")))
+                     or sorted(glob.glob(os.path.join(img_dir, "*.png"))))
         anno = load_boxes(self.anno_files[i])
         base = os.path.basename(self.seq_dirs[i]).lower()
         if len(img_files) != len(anno) and base in _OTB_TRIMS:

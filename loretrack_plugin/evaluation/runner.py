@@ -17,6 +17,8 @@
 * Per-frame times are measured around ``init``/``update`` only, as in got10k's ``Tracker.track``,
   with the frame decoded before the clock starts (got10k hands over a lazily opened PIL image, so
   its times include the JPEG decode); trackers that override ``track`` are called through it.
+* A frame that cannot be decoded fails its task with one line naming the frame (the other tasks go
+  on); an output file that cannot be written (full disk, unwritable folder) stops the whole run.
 """
 from __future__ import annotations
 
@@ -33,7 +35,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..utils.io import atomic_open, write_json
+from ..utils.io import WriteError, atomic_open, write_json
+from .static_box import FACTORY as STATIC_BOX_FACTORY
+from .static_box import STATIC_BOX, StaticBoxTracker, static_box_ref
 
 log = logging.getLogger("loretrack")
 
@@ -71,6 +75,8 @@ def _call_factory(ref: str, checkpoint: Optional[str]):
 
 def build_tracker(t: TrackerRef):
     """The got10k Tracker for ``t`` (a named tracker through ``build_got10k_tracker``)."""
+    if t.ref == STATIC_BOX:  # the reserved name, however the ref was written
+        return StaticBoxTracker()
     if t.is_factory:
         return _call_factory(t.ref, t.checkpoint)
     from ..trackers import build_got10k_tracker
@@ -79,7 +85,14 @@ def build_tracker(t: TrackerRef):
 
 def resolve_tracker(ref: str, checkpoint: Optional[str] = None, backend: Optional[str] = None,
                     threads: Optional[int] = None) -> TrackerRef:
-    """Turn a ``--trackers`` entry into a :class:`TrackerRef` (validates it; builds nothing heavy)."""
+    """Turn a ``--trackers`` entry into a :class:`TrackerRef` (validates it; builds nothing heavy).
+
+    ``static-box`` is reserved: the built-in floor tracker (:mod:`.static_box`), which takes no checkpoint.
+    """
+    if ref == STATIC_BOX:
+        if checkpoint is not None:
+            raise ValueError(f"tracker {STATIC_BOX!r} (the built-in static box) takes no checkpoint")
+        return static_box_ref()
     if _FACTORY_RE.match(ref):
         tracker = _call_factory(ref, checkpoint)
         return TrackerRef(ref, tracker.name, checkpoint, backend, threads, bool(tracker.is_deterministic))
@@ -101,7 +114,9 @@ def tracker_info(t: TrackerRef, tracker=None) -> dict:
     info = {"name": t.name, "ref": t.ref, "checkpoint": t.checkpoint, "backend": t.backend, "threads": t.threads,
             "network": None, "search_factor": None, "template_factor": None, "description": "",
             "deterministic": t.deterministic}
-    if not t.is_factory:
+    if t.ref in (STATIC_BOX, STATIC_BOX_FACTORY):
+        info["description"] = "built-in floor: the first frame's box kept on every frame (no speed measured)"
+    elif not t.is_factory:
         from ..trackers import get_spec
         spec = get_spec(t.ref)
         info.update(network=spec.network.to_dict() if spec.network is not None else None,
@@ -164,11 +179,42 @@ def write_results(records: Sequence[str], time_file: str, boxes: Sequence[np.nda
 
 # ------------------------------------------------------------------------------------- running
 
+class FrameError(ValueError):
+    """A frame of a sequence that cannot be read or decoded; the message names the file."""
+
+
+def _reason(e: BaseException, path: str) -> str:
+    """``e`` as a short reason, without repeating ``path``."""
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    text = " ".join(str(e).replace(f"'{path}'", "").replace(path, "").split()).strip(" :")
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def read_frame(path: str):
+    """A frame file -> RGB PIL image. 8-bit modes convert as in got10k (``convert('RGB')``); 16-bit and
+    32-bit integer frames are scaled to 8 bits (:func:`~loretrack_plugin.tracking.inputs.to_rgb_uint8`)
+    instead of being clipped to white. A file that cannot be decoded raises :class:`FrameError` naming it."""
+    from PIL import Image
+    try:
+        with Image.open(path) as im:
+            if im.mode in ("RGB", "RGBA", "L", "P", "CMYK", "YCbCr", "LA", "1"):
+                return im.convert("RGB")
+            from ..tracking.inputs import to_rgb_uint8
+            return Image.fromarray(to_rgb_uint8(im))
+    except Exception as e:  # noqa: BLE001 - truncated, corrupt, missing, unsupported: one message naming the file
+        raise FrameError(f"cannot read frame {path} ({_reason(e, path)})") from e
+
+
+def describe_error(e: BaseException) -> str:
+    """One line for a failed task: input errors name their file already; others get their type."""
+    return str(e) if isinstance(e, (FrameError, WriteError)) else f"{type(e).__name__}: {e}"
+
+
 def track_sequence(tracker, img_files: Sequence[str], box, on_frame: Optional[Callable[[], None]] = None):
     """``(boxes (N, 4), times (N,))`` like got10k's ``Tracker.track``: row 0 = init box, times cover
     ``init``/``update`` only. A tracker that overrides ``track`` is called through it."""
     from got10k.trackers import Tracker
-    from PIL import Image
     if type(tracker).track is not Tracker.track:
         boxes, times = tracker.track(list(img_files), np.asarray(box, np.float64))
         return np.asarray(boxes, np.float64), np.asarray(times, np.float64)
@@ -177,8 +223,7 @@ def track_sequence(tracker, img_files: Sequence[str], box, on_frame: Optional[Ca
     boxes[0] = box
     times = np.zeros(n)
     for f, path in enumerate(img_files):
-        with Image.open(path) as im:
-            image = im.convert("RGB")
+        image = read_frame(path)
         start = time.time()
         if f == 0:
             tracker.init(image, np.asarray(box, np.float64))
@@ -241,8 +286,10 @@ def run_task(task: Task, on_frame: Optional[Callable[[], None]] = None) -> dict:
 def _run_task_safe(task: Task) -> dict:
     try:
         return run_task(task)
+    except WriteError as e:  # the output folder refuses: the parent stops the run
+        return {"error": str(e), "write_error": (e.errno, e.strerror, e.filename)}
     except Exception as e:  # reported per task by the parent; the other sequences go on
-        return {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
+        return {"error": describe_error(e), "traceback": traceback.format_exc()}
 
 
 @dataclass
@@ -250,7 +297,7 @@ class RunSummary:
     done: int = 0
     skipped: int = 0
     failed: List[Tuple[str, str, str]] = field(default_factory=list)   # (tracker, seq, error)
-    frames: int = 0
+    frames: int = 0         # frames with a measured time (the static box has none): fps = frames / seconds
     seconds: float = 0.0
 
 
@@ -268,10 +315,12 @@ def run_tasks(tasks: Sequence[Task], workers: int = 1, desc: str = "eval", threa
             log.debug("%s", res.get("traceback", ""))
         else:
             summary.done += 1
-            summary.frames += res["frames"]
-            summary.seconds += res["seconds"]
-            fps = res["frames"] / res["seconds"] if res["seconds"] > 0 else float("inf")
-            bar.set_postfix_str(f"{task.tracker.name} {task.seq} {fps:.1f} fps")
+            if res["seconds"] > 0:  # untimed frames (the static box) would inflate the overall fps
+                summary.frames += res["frames"]
+                summary.seconds += res["seconds"]
+                bar.set_postfix_str(f"{task.tracker.name} {task.seq} {res['frames'] / res['seconds']:.1f} fps")
+            else:
+                bar.set_postfix_str(f"{task.tracker.name} {task.seq} (untimed)")
         bar.update(1)
 
     # build every tracker once here: a bad checkpoint is one clear error, not one failure per sequence
@@ -292,10 +341,10 @@ def run_tasks(tasks: Sequence[Task], workers: int = 1, desc: str = "eval", threa
                           unit="fr", leave=False, dynamic_ncols=True) as fbar:
                     try:
                         res = run_task(task, on_frame=lambda: fbar.update(1))
-                    except KeyboardInterrupt:
+                    except (KeyboardInterrupt, WriteError):  # a full disk fails every task alike: stop
                         raise
                     except Exception as e:
-                        res = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
+                        res = {"error": describe_error(e), "traceback": traceback.format_exc()}
                 finish(task, res, bar)
             return summary
         ctx = multiprocessing.get_context("spawn")
@@ -311,8 +360,10 @@ def run_tasks(tasks: Sequence[Task], workers: int = 1, desc: str = "eval", threa
                             res = fut.result()
                         except Exception as e:  # a worker died (e.g. killed for memory)
                             res = {"error": f"worker failed: {type(e).__name__}: {e}"}
+                        if "write_error" in res:
+                            raise WriteError(*res["write_error"])
                         finish(task, res, bar)
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, WriteError):
                 for fut in pending:
                     fut.cancel()
                 pool.shutdown(wait=False, cancel_futures=True)

@@ -1,4 +1,4 @@
-"""Center head and box decoding (method.md §1.6–1.7)."""
+"""Center head and box decoding (docs/method.md §1.6–1.7)."""
 from __future__ import annotations
 
 import torch
@@ -10,6 +10,16 @@ def _conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
 
 
 def clamped_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """clamp(sigmoid(x), 1e-4, 1 - 1e-4), evaluated in fp32 whatever the input's precision.
+
+    Under mixed precision the logits arrive in bf16 or fp16, where 1 - 1e-4 rounds to exactly 1.0
+    (the spacing just below 1 is 2^-8 in bf16 and 2^-11 in fp16): the clamp would then let a saturated
+    score (a logit above ~6.3 in bf16, ~8.5 in fp16) through as 1.0, and the focal loss's log(1 - p)
+    would be -inf. Reduced-precision logits are therefore cast to fp32 first; fp32 input is used as
+    is (eager fp32 outputs are unchanged), so the result is fp32 in both cases.
+    """
+    if x.dtype in (torch.float16, torch.bfloat16):
+        x = x.float()
     return torch.clamp(torch.sigmoid(x), min=1e-4, max=1 - 1e-4)
 
 

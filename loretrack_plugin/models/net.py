@@ -1,4 +1,4 @@
-"""The OSTrack/LoReTrack network: one-stream ViT + center head (method.md §1)."""
+"""The OSTrack/LoReTrack network: one-stream ViT + center head (docs/method.md §1)."""
 from __future__ import annotations
 
 from typing import Dict, Optional, Sequence

@@ -1,4 +1,4 @@
-"""One-stream ViT backbone of OSTrack/LoReTrack (method.md §1.1–1.5).
+"""One-stream ViT backbone of OSTrack/LoReTrack (docs/method.md §1.1–1.5).
 
 Template and search crops share one patch embedding, get separate learned position tables
 (``pos_embed_z`` / ``pos_embed_x``), are concatenated template-first and go through pre-norm blocks
@@ -74,7 +74,7 @@ class Block(nn.Module):
 
 def eliminate_candidates(attn: torch.Tensor, tokens: torch.Tensor, num_template: int, keep_ratio: float,
                          search_index: torch.Tensor, template_rows: Optional[torch.Tensor]):
-    """Candidate elimination (method.md §1.5): keep the search tokens the template attends to most.
+    """Candidate elimination (docs/method.md §1.5): keep the search tokens the template attends to most.
 
     Score of a search token = attention from the selected template query rows (``template_rows``, a
     bool mask over template tokens; None = all rows), averaged over rows and heads. The top
@@ -117,7 +117,7 @@ class OneStreamViT(nn.Module):
         super().__init__()
         self.cfg = cfg
         C = cfg.embed_dim
-        # registration order = the official state_dict order (method.md §2.2)
+        # registration order = the official state_dict order (docs/method.md §2.2)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, C))  # unused in forward; kept for key parity
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + cfg.pretrain_grid ** 2, C))  # unused ImageNet table
         self.pos_embed_z = nn.Parameter(torch.zeros(1, cfg.num_template_tokens, C))
@@ -145,7 +145,7 @@ class OneStreamViT(nn.Module):
 
     @torch.no_grad()
     def reset_search_template_pos_embed(self):
-        """Derive pos_embed_x / pos_embed_z from the ImageNet table (method.md §1.3)."""
+        """Derive pos_embed_x / pos_embed_z from the ImageNet table (docs/method.md §1.3)."""
         self.pos_embed_x.copy_(resize_pos_embed(self.pos_embed[:, 1:], self.cfg.feat_size))
         self.pos_embed_z.copy_(resize_pos_embed(self.pos_embed[:, 1:], self.cfg.template_feat_size))
 

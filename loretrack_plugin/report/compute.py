@@ -1,4 +1,4 @@
-"""GMACs and parameters of each tracker's network, from the profiler (method.md §6.6).
+"""GMACs and parameters of each tracker's network, from the profiler (docs/method.md §6.6).
 
 ``gmacs_thop`` / ``params_thop_m`` are counted the way the papers did (thop: Linear, Conv, BN);
 ``gmacs_attn`` adds the two attention matmuls; ``params_m`` counts every parameter.

@@ -9,7 +9,7 @@ Sources, in order of preference:
 * ``tracker_info.json`` beside the raw results, then the named tracker file, for the network config
   of a tracker whose ``info`` is missing.
 
-Score conventions (toolkits.md §1.6): every accuracy number is a fraction in [0, 1].
+Score conventions (docs/toolkits.md §1.6): every accuracy number is a fraction in [0, 1].
 
 * ``auc``: got10k ``success_score`` = mean of the 21-point success curve (IoU > t); on GOT-10k the
   frame-pooled ``ao`` (the value got10k prints and plots).
@@ -26,6 +26,8 @@ import math
 import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
+
+from ..evaluation.static_box import STATIC_BOX
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +123,9 @@ class BenchmarkResults:
     dataset_root: Optional[str] = None
     dataset_missing: List[str] = field(default_factory=list)  # benchmark sequences not on disk
     has_ground_truth: bool = True
+    protocol: Dict[str, object] = field(default_factory=dict)  # metrics.json "protocol"
+    floor: Optional[TrackerResult] = None  # the static box, kept apart from the compared trackers
+    floor_source: Optional[str] = None
 
 
 def read_json(path: str) -> dict:
@@ -204,7 +209,7 @@ def load_metrics(path: str, benchmark: Optional[str] = None) -> BenchmarkResults
                             trackers=trackers, sources={"metrics": os.path.abspath(path)},
                             dataset_root=str(root) if root else None,
                             dataset_missing=[str(s) for s in absent] if isinstance(absent, list) else [],
-                            has_ground_truth=has_gt)
+                            has_ground_truth=has_gt, protocol=protocol)
 
 
 def load_performance(path: str) -> Dict[str, dict]:
@@ -254,7 +259,7 @@ def find_performance_files(report_dir: str, bench: BenchmarkResults) -> List[str
         except ValueError as e:
             bench.warnings.append(f"ignored {f}: {e}")
             continue
-        mine = [e for n, e in perf.items() if n in bench.trackers]
+        mine = [e for n, e in perf.items() if n in bench.trackers or (n == STATIC_BOX and bench.floor is not None)]
         if mine and all(set(e.get("seq_wise") or {}) <= seqs for e in mine):
             out.append(f)
     return out
@@ -269,7 +274,7 @@ def cross_check(bench: BenchmarkResults, perf_files: Sequence[str], tol: float =
     checks: Dict[str, dict] = {}
     for f in perf_files:
         for name, entry in load_performance(f).items():
-            t = bench.trackers.get(name)
+            t = bench.floor if name == STATIC_BOX and bench.floor is not None else bench.trackers.get(name)
             if t is None or name in checks:
                 continue
             ref = scores_from_entry(entry["overall"], bench.is_got10k)

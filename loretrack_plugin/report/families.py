@@ -9,14 +9,21 @@ Default rules (each overridable per tracker):
 * **baseline**: a non-student, non-teacher whose name starts with ``baseline`` or ``ostrack`` (or
   contains ``baseline``) and whose resolution equals a student's, or any name starting with ``baseline``;
 * **other**: everything else.
+
+Runs of one model with different seeds (``<base>@s<seed>``, see :mod:`.seeds`) share a family: the
+rules read the names as they are (every run of ``loretrack-96@s<k>`` is a student), the teacher's
+other runs are teachers too, and an override may name the base (``loretrack-96=baseline``) to set
+every run of it. The static box (the floor) is never one of the compared trackers.
 """
 from __future__ import annotations
 
 from typing import Dict, Mapping, Optional
 
+from .seeds import split_seed
+
 ROLES = ("student", "baseline", "teacher", "other")
 LABELS = {"student": "LoReTrack (distilled)", "baseline": "Baseline (same resolution)",
-          "teacher": "Teacher", "other": "Other"}
+          "teacher": "Teacher", "other": "Other", "floor": "Floor (first box kept)"}
 
 
 def parse_overrides(items) -> Dict[str, str]:
@@ -44,6 +51,11 @@ def assign_families(resolutions: Mapping[str, Optional[int]], uses_ce: Mapping[s
     """
     uses_ce = uses_ce or {}
     overrides = dict(overrides or {})
+    for key in [k for k in overrides if k not in resolutions]:  # a base name sets all its seeded runs
+        runs = [n for n in resolutions if split_seed(n)[0] == key and n != key]
+        given = overrides.pop(key) if runs else None
+        for n in runs:
+            overrides.setdefault(n, given)
     unknown = sorted(set(overrides) - set(resolutions))
     if unknown:
         raise ValueError(f"family override for unknown tracker(s) {', '.join(unknown)} "
@@ -63,6 +75,10 @@ def assign_families(resolutions: Mapping[str, Optional[int]], uses_ce: Mapping[s
             if cands:
                 best = max(cands, key=lambda n: (resolutions[n], not uses_ce.get(n, False), -cands.index(n)))
                 role[best] = "teacher"
+    teachers = {split_seed(n)[0] for n, r in role.items() if r == "teacher"}
+    for name in resolutions:  # the other seeds of the teacher
+        if name not in role and split_seed(name)[0] in teachers:
+            role[name] = "teacher"
     student_res = {resolutions[n] for n, r in role.items() if r == "student" and resolutions[n] is not None}
     for name in resolutions:
         if name in role:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
 import numpy as np
@@ -28,6 +28,9 @@ FAMILY_LINESTYLE = {"student": "-", "baseline": (0, (5, 2)), "teacher": (0, (6, 
 LABEL_BOX = dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none", alpha=0.8)
 FAMILY_STYLE = {"student": dict(color="#D55E00", marker="o"), "baseline": dict(color="#0072B2", marker="s"),
                 "teacher": dict(color="#000000", marker="*"), "other": dict(color="#7f7f7f", marker="^")}
+#: the floor (static box): a dashed grey reference line, labelled FLOOR_LABEL, gid "floor"
+FLOOR_LABEL = "static box"
+FLOOR_STYLE = dict(color="#8a8a8a", linestyle="--", linewidth=1.0)
 
 
 @dataclass
@@ -70,34 +73,44 @@ CURVE_AXES = {
 
 
 def curve_figure(kind: str, series: Sequence[Series], curves: Dict[str, List[float]], scores: Dict[str, float],
-                 score_name: str) -> Figure:
+                 score_name: str, floor: Optional[Tuple[List[float], float]] = None) -> Figure:
     """Success / precision / normalized-precision plot, trackers sorted by score, ``Name [0.xxx]`` legend.
 
     ``curves[name]`` holds the y values on evenly spaced thresholds over the kind's x range
     (21 or 101 points for success, 51 for the precision curves); ``score_name`` titles the legend
-    (what the bracketed number is).
+    (what the bracketed number is). ``floor``: (curve, score) of the static box, drawn as a dashed
+    grey reference line ``static box [0.xxx]`` (gid ``floor``), in the legend at its score's rank.
     """
     xlabel, ylabel, title, (x0, x1) = CURVE_AXES[kind]
     order = sorted((s for s in series if s.name in curves), key=lambda s: -scores.get(s.name, -1.0))
     extra = _incomplete_handle(order)
-    ncol = 1 if len(order) + len(extra) <= 2 else 2
-    rows = math.ceil((len(order) + len(extra)) / ncol)
+    n_items = len(order) + len(extra) + (floor is not None)
+    ncol = 1 if n_items <= 2 else 2
+    rows = math.ceil(n_items / ncol)
     with matplotlib.rc_context(RC):
         # legend below the axes: inside, it hides curves of weak trackers whatever corner it takes
         fig = Figure(figsize=(ONE_COLUMN, 2.6 + 0.15 * rows), layout="constrained")
         ax = fig.add_subplot()
+        ranked = []  # (score, legend handle); the floor first among equals: a tie is not tracking
+        if floor is not None:
+            y = np.asarray(floor[0], dtype=float)
+            line, = ax.plot(np.linspace(x0, x1, len(y)), y, label=f"{FLOOR_LABEL} [{floor[1]:.3f}]", zorder=5,
+                            gid="floor", **FLOOR_STYLE)
+            ranked.append((floor[1], line))
         for rank, s in enumerate(order):
             y = np.asarray(curves[s.name], dtype=float)
             x = np.linspace(x0, x1, len(y))
-            ax.plot(x, y, color=s.color, linestyle=FAMILY_LINESTYLE.get(s.family, "-"),
-                    label=f"{s.label} [{scores[s.name]:.3f}]", zorder=10 + len(order) - rank)
+            line, = ax.plot(x, y, color=s.color, linestyle=FAMILY_LINESTYLE.get(s.family, "-"),
+                            label=f"{s.label} [{scores[s.name]:.3f}]", zorder=10 + len(order) - rank)
+            ranked.append((scores.get(s.name, -1.0), line))
+        ranked.sort(key=lambda p: -p[0])
         ax.set_xlim(x0, x1)
         ax.set_ylim(0.0, 1.0)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_title(title)
         ax.grid(True, color="#dddddd")
-        handles = _row_major(ax.get_legend_handles_labels()[0] + extra, ncol)
+        handles = _row_major([h for _, h in ranked] + extra, ncol)
         fig.legend(handles=handles, title=score_name, loc="outside lower center", ncol=ncol, frameon=False,
                    handlelength=2.6, labelspacing=0.25, columnspacing=1.2, title_fontsize=7)
     return fig
@@ -119,15 +132,21 @@ def _x_axis(ax, values: Sequence[float], log: bool) -> None:
         ax.set_xlim(lo - pad, hi + pad)
 
 
-def resolution_figure(points: Sequence[dict], score_name: str) -> Figure:
+def resolution_figure(points: Sequence[dict], score_name: str, floor: Optional[float] = None,
+                      gains: Optional[Sequence[dict]] = None) -> Figure:
     """Accuracy against input resolution, measured speed and GMACs, one marker style per family.
 
     ``points``: dicts with ``name, family, complete, auc`` and optional ``resolution, fps, gmacs, gain``.
     Panel (a) joins students and baselines over resolution, draws the teacher as a star (its score
     also as a dashed line in every panel), and links each student to its same-resolution baseline
-    with the gain in points; panels (b) and (c) label each marker with its resolution.
+    with the gain; panels (b) and (c) label each marker with its resolution. ``gains``: dicts with
+    ``resolution, auc`` (the student's), ``gain`` and ``label`` (default: from the points' ``gain``,
+    in points). ``floor``: the static box's score, a dashed grey line (gid ``floor``) in every panel.
     """
     pts = [p for p in points if p.get("auc") is not None]
+    if gains is None:
+        gains = [{"resolution": p["resolution"], "auc": p["auc"], "gain": p["gain"], "label": f"{100 * p['gain']:+.1f}"}
+                 for p in pts if p["family"] == "student" and p.get("gain") is not None and p.get("resolution")]
     panels = (("resolution", "Input resolution (search, px)", False),
               ("fps", "Speed (fps, measured)", True), ("gmacs", "GMACs (thop-style)", True))
     with matplotlib.rc_context(RC):
@@ -148,11 +167,19 @@ def resolution_figure(points: Sequence[dict], score_name: str) -> Figure:
             if teacher is not None:
                 ax.axhline(teacher["auc"], color=FAMILY_STYLE["teacher"]["color"], linestyle=(0, (4, 3)),
                            linewidth=0.7, zorder=1)
+            if floor is not None:
+                ax.axhline(floor, label=FLOOR_LABEL, gid="floor", zorder=1, **FLOOR_STYLE)
             for fam in ("baseline", "student"):
-                # joined in resolution order in every panel: the line is the family's resolution sweep
-                line = sorted((p for p in have if p["family"] == fam), key=lambda p: (p.get("resolution") or 0, p[key]))
+                # joined in resolution order in every panel: the line is the family's resolution sweep (through
+                # the mean of the runs at a resolution: several seeds of one model are one point of the sweep)
+                by_res: Dict[object, list] = {}
+                fam_pts = sorted((p for p in have if p["family"] == fam), key=lambda p: (p.get("resolution") or 0, p[key]))
+                for p in fam_pts:
+                    by_res.setdefault(p.get("resolution") or ("single", p["name"]), []).append(p)
+                line = [(float(np.mean([p[key] for p in ps])), float(np.mean([p["auc"] for p in ps])))
+                        for ps in by_res.values()]
                 if len(line) > 1:
-                    ax.plot([p[key] for p in line], [p["auc"] for p in line], color=FAMILY_STYLE[fam]["color"],
+                    ax.plot([x for x, _ in line], [y for _, y in line], color=FAMILY_STYLE[fam]["color"],
                             linewidth=1.0, zorder=2)
             for p in have:
                 st = FAMILY_STYLE[p["family"]]
@@ -165,16 +192,14 @@ def resolution_figure(points: Sequence[dict], score_name: str) -> Figure:
                                 bbox=LABEL_BOX, zorder=4)
             if key == "resolution":
                 ax.set_xticks(sorted({p[key] for p in have}))
-                for p in have:
-                    if p["family"] != "student" or p.get("gain") is None:
-                        continue
-                    base = p["auc"] - p["gain"]
-                    ax.plot([p[key], p[key]], [base, p["auc"]], color="#999999", linewidth=0.8,
+                for g in gains:
+                    base = g["auc"] - g["gain"]
+                    ax.plot([g["resolution"], g["resolution"]], [base, g["auc"]], color="#999999", linewidth=0.8,
                             linestyle=(0, (2, 1.5)), zorder=1.5)
-                    ax.annotate(f"{100 * p['gain']:+.1f}", (p[key], (base + p["auc"]) / 2),
+                    ax.annotate(g["label"], (g["resolution"], (base + g["auc"]) / 2),
                                 textcoords="offset points", xytext=(4, 0), ha="left", va="center", fontsize=6.5,
                                 color="#444444", bbox=LABEL_BOX, zorder=4)
-        lo, hi = min(aucs), max(aucs)
+        lo, hi = min(aucs + ([floor] if floor is not None else [])), max(aucs)
         pad = max((hi - lo) * 0.15, 0.02)
         axes[0].set_ylim(max(0.0, lo - pad), min(1.0, hi + pad * 1.4))
         axes[0].set_ylabel(score_name)
@@ -188,14 +213,18 @@ def resolution_figure(points: Sequence[dict], score_name: str) -> Figure:
         if any(not p.get("complete", True) for p in pts):
             handles.append(Line2D([], [], linestyle="none", marker="o", markersize=5, markerfacecolor="white",
                                   markeredgecolor="#444444", label="fewer sequences"))
+        if floor is not None:
+            handles.append(Line2D([], [], label=FLOOR_LABEL, **FLOOR_STYLE))
         fig.legend(handles=handles, loc="outside upper center", ncol=len(handles), frameon=False,
                    handletextpad=0.3, columnspacing=1.2)
     return fig
 
 
 def attribute_figure(attributes: Sequence[str], series: Sequence[Series], values: Dict[str, Dict[str, float]],
-                     counts: Dict[str, int], score_name: str) -> Figure:
-    """Per-attribute score, one row per attribute (``values[attr][tracker]``), one marker per tracker."""
+                     counts: Dict[str, int], score_name: str,
+                     floor: Optional[Dict[str, Optional[float]]] = None) -> Figure:
+    """Per-attribute score, one row per attribute (``values[attr][tracker]``), one marker per tracker;
+    ``floor[attr]``: the static box's score, a grey bar marker labelled "static box" (gid ``floor``)."""
     markers = ["o", "s", "D", "^", "v", "P", "X", "<", ">", "h"]
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=(ONE_COLUMN, 0.9 + 0.2 * len(attributes) + 0.12 * math.ceil(len(series) / 2)),
@@ -212,6 +241,10 @@ def attribute_figure(attributes: Sequence[str], series: Sequence[Series], values
                 ax.scatter([x for x, _ in ok], [y for _, y in ok], marker=markers[i % len(markers)], s=16,
                            facecolors=s.color if s.complete else "white", edgecolors=s.color, linewidths=0.9,
                            label=s.label, zorder=3)
+        fl = [(floor.get(a), y) for a, y in zip(attributes, ys) if floor and floor.get(a) is not None]
+        if fl:
+            ax.scatter([x for x, _ in fl], [y for _, y in fl], marker="|", s=120, color=FLOOR_STYLE["color"],
+                       linewidths=1.4, label=FLOOR_LABEL, zorder=2, gid="floor")
         ax.set_yticks(ys)
         ax.set_yticklabels([f"{a} ({counts[a]})" for a in attributes])
         ax.set_xlabel(score_name)

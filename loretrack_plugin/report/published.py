@@ -1,8 +1,8 @@
-"""Published numbers (method.md §6), shown beside measured ones for orientation only.
+"""Published numbers (docs/method.md §6), shown beside measured ones for orientation only.
 
 Success AUC in %, from the LoReTrack README and the OSTrack README (CE models). GOT-10k AO and
 TrackingNet numbers are test-server results and are left out: a local val/test evaluation cannot
-reproduce them. GMACs are the thop-style counts of method.md §6.6.
+reproduce them. GMACs are the thop-style counts of docs/method.md §6.6.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ PUBLISHED_AUC: Dict[str, List[tuple]] = {
                ("LoReTrack-128", 128, 69.0, ""), ("LoReTrack-96", 96, 67.1, "")],
 }
 
-#: thop-style GMACs of the ViT-B/16 network per search size (method.md §6.6)
+#: thop-style GMACs of the ViT-B/16 network per search size (docs/method.md §6.6)
 PUBLISHED_GMACS = {384: 65.3, 256: 29.0, 192: 16.3, 128: 7.3, 96: 4.1}
 
 

@@ -10,6 +10,8 @@ import html
 from typing import Callable, Dict, List, Sequence, Tuple
 
 from .families import LABELS
+from .floor import FLOOR_LABEL, TOLERANCE, is_tracking
+from .seeds import NOISE_FACTOR, SINGLE_RUN, WITHIN_NOISE
 
 Column = Tuple[str, str, str, bool]  # key, header, kind, bold the best (higher is better)
 
@@ -38,7 +40,10 @@ def main_columns(score_name: str) -> List[Column]:
             ("pyt_auc", "AUC (pyt)", "pct", True), ("pyt_precision", "P (pyt)", "pct", True),
             ("pyt_norm_precision", "P_norm@0.2 (pyt)", "pct", True), ("fps", "FPS", "fps", True),
             ("gmacs_thop", "GMACs", "num1", False), ("params_thop_m", "Params (M)", "num1", False),
-            ("seqs", "Seqs", "text", False)]
+            ("seqs", "Seqs", "text", False), ("tracking", "Tracking?", "text", False)]
+
+
+TRACKING_TEXT = {True: "yes", False: "not tracking", None: "–"}
 
 
 def table_rows(model: dict, names: Sequence[str], score_source: Callable[[str], dict]) -> List[dict]:
@@ -51,8 +56,31 @@ def table_rows(model: dict, names: Sequence[str], score_source: Callable[[str], 
                + (" †" if t.get("excluded_sequences") else "")}
         row.update(t["compute"])
         row.update(score_source(n))
+        row["tracking"] = TRACKING_TEXT[t.get("tracking")]
+        if t.get("tracking") is False:
+            row["_row_class"] = "nottracking"
         rows.append(row)
     return rows
+
+
+def with_floor_row(model: dict, rows: List[dict], scores: dict, seqs: str) -> List[dict]:
+    """``rows`` (sorted by score) with the static-box row inserted above the first row not above it."""
+    row = {"label": FLOOR_LABEL, "family_label": LABELS["floor"], "resolution": None, "seqs": seqs,
+           "tracking": "floor", "_row_class": "floor"}
+    row.update({k: v for k, v in scores.items()})
+    f = scores.get("auc")
+    at = len(rows)
+    if f is not None:
+        at = next((i for i, r in enumerate(rows) if r.get("auc") is None or r["auc"] <= f + TOLERANCE), len(rows))
+    return rows[:at] + [row] + rows[at:]
+
+
+def main_rows(model: dict) -> List[dict]:
+    """The Results table: every tracker by score, and the floor at its place."""
+    rows = table_rows(model, model["order"], lambda n: model["trackers"][n]["scores"])
+    fl = model["floor"]
+    seqs = f"{fl['num_sequences']}/{model['num_sequences']}" if fl["known"] else "–"
+    return with_floor_row(model, rows, fl["scores"], seqs)
 
 
 def _drop_empty(columns: Sequence[Column], rows: Sequence[dict]) -> List[Column]:
@@ -114,7 +142,8 @@ def html_table(columns: Sequence[Column], rows: Sequence[dict], per: str = "colu
             v = r.get(key)
             sort = "" if kind == "text" or v is None else f' data-v="{float(v):.9g}"'
             cells.append(f'<td class="{c}"{sort}>{e(fmt(v, kind))}</td>')
-        body.append("<tr>" + "".join(cells) + "</tr>")
+        rc = f' class="{r["_row_class"]}"' if r.get("_row_class") else ""
+        body.append(f"<tr{rc}>" + "".join(cells) + "</tr>")
     cls = ' class="sortable"' if sortable else ""
     table = (f'<table{cls}><thead><tr>{head}</tr></thead><tbody>\n'
              + "\n".join(body) + "\n</tbody></table>")
@@ -124,9 +153,11 @@ def html_table(columns: Sequence[Column], rows: Sequence[dict], per: str = "colu
 # ---- document text shared by both renderings ----------------------------------------------------
 
 RESOLUTION_CAPTION = ("Accuracy against input resolution (a), measured speed (b) and thop-style GMACs (c). "
-                      "Dashed line: the teacher. In (a) each student is linked to its same-resolution baseline "
-                      "and labelled with the gain in points; in (b) and (c) markers are labelled with the "
-                      "input resolution. Hollow markers: evaluated on fewer sequences.")
+                      "Dashed black line: the teacher; dashed grey line: the static box (the floor). In (a) each "
+                      "student is linked to its same-resolution baseline and labelled with the gain in points "
+                      "± its spread over seeds (“1 run”: no spread is known; “noise”: within twice the "
+                      "spread); in (b) and (c) markers are labelled with the input resolution. Hollow markers: "
+                      "evaluated on fewer sequences.")
 
 def protocol_notes(model: dict) -> List[str]:
     sn = model["score_name"]
@@ -144,22 +175,80 @@ def protocol_notes(model: dict) -> List[str]:
                  "GMACs and Params: one forward of the tracker's network, counted like thop "
                  "(the papers' convention; attention matmuls not counted — report.json has both).")
     notes.append("Accuracy in %; best value of each column in bold.")
+    notes.append(floor_note(model))
     return notes
 
 
+def _pts(v: float, sign: bool = False) -> str:
+    """Points (percent of a fraction), one decimal; two when it would print as 0.0."""
+    x = 100.0 * v
+    digits = 2 if 0 < abs(x) < 0.05 else 1
+    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
+
+
+def _mean_text(mean: float, std, n: int) -> str:
+    return _pts(mean) + (f" ± {_pts(std)}" if std is not None else "") + (f" over {n} runs" if n > 1 else "")
+
+
+def floor_note(model: dict) -> str:
+    sn, fl = model["score_name"], model["floor"]
+    if not fl["known"]:
+        return (f"{FLOOR_LABEL} (the floor: the first frame's box kept on every frame): unknown — "
+                f"{fl.get('reason') or 'no results'}; nothing here says which trackers track.")
+    return (f"{FLOOR_LABEL}: the first frame's box kept on every frame, scored like any tracker — the floor "
+            f"({sn} {_pts(fl['scores']['auc'])}; from {fl['source']}). A tracker whose {sn} is not above the floor's "
+            "on the same sequences does not track there: “not tracking”.")
+
+
 def distillation_lines(model: dict) -> List[str]:
+    """“Does distillation pay off?”: per student (group of seeds), the gain over the same-resolution
+    baseline only with its spread (see :mod:`.seeds`), and whether the models compared track at all."""
+    sn = model["score_name"]
     lines = []
     for d in model["distillation"]:
-        parts = [f"{d['student']} ({d['resolution']} px): {model['score_name']} {100 * d['auc']:.1f}"]
+        n = d.get("runs", 1)
+        parts = [f"{d['student']} ({d['resolution']} px): {sn} {_mean_text(d['auc'], d.get('auc_std'), n)}"]
         if d.get("baseline"):
-            parts.append(f"{d['gain_vs_baseline'] * 100:+.1f} points vs {d['baseline']} "
-                         f"(same-resolution baseline, {100 * d['baseline_auc']:.1f}"
-                         + (f", on the {d['gain_sequences']} sequences both completed" if d.get("gain_subset") else "")
-                         + ")")
+            bn = d.get("baseline_n", 1)
+            b_mean = _mean_text(d["baseline_auc"], d.get("baseline_auc_std"), bn)
+            b = (f"{d['baseline']} (same-resolution baseline, {b_mean}"
+                 + (f"; on the {d['gain_sequences']} sequences all completed" if d.get("gain_subset") else ""))
+            g, sp, verdict = d["gain_vs_baseline"], d.get("gain_spread"), d.get("gain_verdict", SINGLE_RUN)
+            if verdict == SINGLE_RUN or sp is None:
+                single = [x for x, k in ((d["student"], n), (d["baseline"], bn)) if k < 2]
+                parts.append(f"observed difference {_pts(g, True)} points vs {b}) — {SINGLE_RUN} "
+                             f"({' and '.join(single)}: one run), so this is not a result; evaluate several seeds "
+                             "(trackers named <name>@s<seed>) to measure one")
+            else:
+                how = (f"std of the per-seed differences, seeds {', '.join(str(k) for k in d.get('gain_pairs', []))}"
+                       if d.get("gain_spread_kind") == "paired" else "√(std_student² + std_baseline²)")
+                if verdict == WITHIN_NOISE:
+                    tail = (f"within noise (not larger than {NOISE_FACTOR:g}× its spread, {_pts(NOISE_FACTOR * sp)}): "
+                            "no gain is shown")
+                else:
+                    tail = (f"larger than {NOISE_FACTOR:g}× its spread ({_pts(NOISE_FACTOR * sp)}): "
+                            + ("a real gain" if g > 0 else "a real loss"))
+                parts.append(f"gain {_pts(g, True)} ± {_pts(sp)} points vs {b}; spread = {how}) — {tail}")
+            nt, fl = d.get("not_tracking") or [], d.get("gain_floor")
+            at = f" ({sn} {_pts(fl)})" if fl is not None else ""
+            if nt:
+                parts.append("comparison between non-tracking models: " + " and ".join(nt)
+                             + (" is" if len(nt) == 1 else " are") + f" at or below the {FLOOR_LABEL}{at}")
+            elif d.get("runs_not_tracking"):
+                r = d["runs_not_tracking"]
+                parts.append(f"some runs do not track: {', '.join(r)} {'is' if len(r) == 1 else 'are'} at or below "
+                             f"the {FLOOR_LABEL}{at}")
         else:
             parts.append("no same-resolution baseline in this report")
         if d.get("teacher"):
-            s = f"{d['gap_to_teacher'] * 100:+.1f} points vs {d['teacher']} (teacher, {100 * d['teacher_auc']:.1f})"
+            tn = len(d.get("teacher_runs") or [d["teacher"]])
+            t = f"{d['teacher']} (teacher, {_mean_text(d['teacher_auc'], d.get('teacher_auc_std'), tn)})"
+            if d.get("gap_to_teacher") is not None:
+                sp = d.get("gap_spread")
+                s = (f"{_pts(d['gap_to_teacher'], True)}" + (f" ± {_pts(sp)}" if sp is not None else "")
+                     + f" points vs {t}")
+            else:
+                s = f"vs {t}"
             if d.get("speedup_vs_teacher"):
                 s += f", {d['speedup_vs_teacher']:.2f}× its fps"
             if d.get("gmacs_ratio_vs_teacher"):
@@ -167,6 +256,32 @@ def distillation_lines(model: dict) -> List[str]:
             parts.append(s)
         lines.append("; ".join(parts) + ".")
     return lines
+
+
+SEED_COLUMNS_NOTE = ("Runs of one model are trackers named <model>@s<seed> (or <model>-seed<seed>): mean ± sample "
+                     "standard deviation (n − 1) over the runs; – = a single run, no spread is known.")
+
+
+def seed_group_table(model: dict) -> Tuple[List[Column], List[dict]]:
+    """Per model (group of seeds): runs, mean and std of the score, mean fps -- when some model has several runs."""
+    groups = model.get("seed_groups") or {}
+    if not any(g["n"] > 1 for g in groups.values()):
+        return [], []
+    sn = model["score_name"]
+    cols: List[Column] = [("model", "Model", "text", False), ("family_label", "Family", "text", False),
+                          ("n", "Runs", "int", False), ("seeds", "Seeds", "text", False),
+                          ("auc_mean", f"{sn} mean", "pct", True), ("auc_std", f"{sn} std", "pct", False),
+                          ("fps_mean", "FPS", "fps", False), ("tracking", "Tracking?", "text", False)]
+    rows = []
+    for base, g in sorted(groups.items(), key=lambda kv: -(kv[1]["auc_mean"] if kv[1]["auc_mean"] is not None
+                                                            else -1.0)):
+        rows.append({"model": base, "family_label": LABELS.get(g["family"], g["family"]), "n": g["n"],
+                     "seeds": ", ".join("–" if k is None else str(k) for k in g["seeds"]),
+                     "auc_mean": g["auc_mean"], "auc_std": g["auc_std"], "fps_mean": g["fps_mean"],
+                     "tracking": TRACKING_TEXT[g.get("tracking")]
+                     + (f" ({len(g['runs_not_tracking'])} of {g['n']} runs not)" if g.get("runs_not_tracking")
+                        and g.get("tracking") is not False else "")})
+    return cols, rows
 
 
 def incomplete_lines(model: dict) -> List[str]:
@@ -191,9 +306,11 @@ def _attribute_rows(model: dict) -> Tuple[List[Column], List[dict]]:
     names = model["order"]
     cols: List[Column] = [("attribute", "Attribute", "text", False), ("n", "Seqs", "int", False)]
     cols += [(f"t:{n}", n if model["trackers"][n]["complete"] else n + "*", "pct", True) for n in names]
+    if model["floor"]["known"]:
+        cols.append(("floor", FLOOR_LABEL, "pct", True))
     rows = []
     for a, d in model["attributes"].items():
-        r = {"attribute": a, "n": d["num_sequences"]}
+        r = {"attribute": a, "n": d["num_sequences"], "floor": d.get("floor")}
         r.update({f"t:{n}": d["scores"].get(n) for n in names})
         rows.append(r)
     return cols, rows
@@ -203,9 +320,12 @@ def _common_rows(model: dict) -> List[dict]:
     """Main-table rows recomputed on the common sequences: every tracker is complete there."""
     c = model["common_sequences"]
     rows = table_rows(model, c["order"], lambda n: c["scores"][n])
+    floor = c.get("floor")
     for r, n in zip(rows, c["order"]):
-        r.update(label=n, seqs=str(c["num_sequences"]))
-    return rows
+        ok = is_tracking(r.get("auc"), (floor or {}).get("auc"))
+        r.update(label=n, seqs=str(c["num_sequences"]), tracking=TRACKING_TEXT[ok],
+                 _row_class="nottracking" if ok is False else None)
+    return with_floor_row(model, rows, floor or {}, str(c["num_sequences"]) if floor else "–")
 
 
 # ---- Markdown ----------------------------------------------------------------------------------
@@ -219,11 +339,13 @@ def render_markdown(model: dict, figures: Dict[str, str]) -> str:
            + f". Generated {model['generated_at']} by loretrack {model['version']}.", ""]
     if model["warnings"]:
         out += ["**Warnings**", ""] + [f"- {md_escape(w)}" for w in model["warnings"]] + [""]
-    out += ["## Results", "", md_table(main_columns(sn), table_rows(model, model["order"],
-                                                                     lambda n: model["trackers"][n]["scores"])), ""]
+    out += ["## Results", "", md_table(main_columns(sn), main_rows(model)), ""]
     out += [f"- {md_escape(s)}" for s in incomplete_lines(model) + protocol_notes(model)] + [""]
     if model["distillation"]:
         out += ["## Does distillation pay off?", ""] + [f"- {md_escape(s)}" for s in distillation_lines(model)] + [""]
+    cols, rows = seed_group_table(model)
+    if rows:
+        out += ["## Runs per model (seeds)", "", md_table(cols, rows), "", SEED_COLUMNS_NOTE, ""]
     if "resolution" in figures:
         out += [f"![accuracy vs resolution, speed and GMACs]({figures['resolution']})", "",
                 "*" + RESOLUTION_CAPTION + "*", ""]
@@ -266,6 +388,8 @@ td.first{font-weight:bold;background:#e3f4e3} td.second{text-decoration:underlin
 .notes{font-size:.85em;color:#555} figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top}
 figure img{max-width:100%} figcaption{font-size:.8em;color:#666}
 table.sortable th{cursor:pointer} .scroll{max-height:40em;overflow:auto;display:inline-block}
+tr.floor td{background:#f1f1f1;font-style:italic;border-top:1px dashed #999;border-bottom:1px dashed #999}
+tr.nottracking td{color:#8a8a8a}
 """
 
 # clicking a header sorts by that column (numbers by data-v, missing values last)
@@ -301,9 +425,12 @@ def _per_sequence(model: dict) -> Tuple[List[Column], List[dict]]:
     if has_attr:
         cols.append(("attrs", "Attributes", "text", False))
     cols += [(f"t:{n}", n, "pct", True) for n in names]
+    if model["floor"]["known"]:
+        cols.append(("floor", FLOOR_LABEL, "pct", True))
     rows = []
     for seq, d in model["per_sequence"].items():
-        r = {"seq": seq, "length": d.get("length"), "attrs": ", ".join(d.get("attributes") or [])}
+        r = {"seq": seq, "length": d.get("length"), "attrs": ", ".join(d.get("attributes") or []),
+             "floor": (d.get("floor") or {}).get("auc")}
         r.update({f"t:{n}": (d["scores"].get(n) or {}).get("auc") for n in names})
         rows.append(r)
     return cols, rows
@@ -322,8 +449,7 @@ def render_html(model: dict, pngs: Dict[str, bytes]) -> str:
     if model["warnings"]:
         p.append('<div class="warn"><b>Warnings</b><ul>' + "".join(f"<li>{e(w)}</li>" for w in model["warnings"])
                  + "</ul></div>")
-    p += ["<h2>Results</h2>", html_table(main_columns(sn), table_rows(model, model["order"],
-                                                                      lambda n: model["trackers"][n]["scores"]))]
+    p += ["<h2>Results</h2>", html_table(main_columns(sn), main_rows(model))]
     inc = incomplete_lines(model)
     if inc:
         p.append('<div class="warn">' + "<br>".join(e(s) for s in inc) + "</div>")
@@ -335,6 +461,9 @@ def render_html(model: dict, pngs: Dict[str, bytes]) -> str:
         if "resolution" in pngs:
             p.append(f"<figure>{_img(pngs['resolution'], 'accuracy vs resolution, speed and GMACs', 1100)}"
                      f"<figcaption>{e(RESOLUTION_CAPTION)}</figcaption></figure>")
+    cols, rows = seed_group_table(model)
+    if rows:
+        p += ["<h2>Runs per model (seeds)</h2>", html_table(cols, rows), f'<p class="notes">{e(SEED_COLUMNS_NOTE)}</p>']
     curves = [k for k in ("success", "precision", "norm_precision") if k in pngs]
     if curves:
         p.append("<h2>Curves</h2>")

@@ -1,4 +1,4 @@
-"""The tracking core: the official OSTrack/LoReTrack test-time loop (method.md §3), toolkit-free.
+"""The tracking core: the official OSTrack/LoReTrack test-time loop (docs/method.md §3), toolkit-free.
 
 Frame 0 (``init``): template = crop(frame, box, template_factor, Sz), normalised, kept for the whole
 sequence; state = box.

@@ -1,4 +1,4 @@
-"""The square crop around a box, shared by tracking and training (method.md §3.3, §5.2).
+"""The square crop around a box, shared by tracking and training (docs/method.md §3.3, §5.2).
 
 Reproduces the official ``sample_target`` bit for bit: side ``ceil(sqrt(w*h) * factor)``, corner by
 Python ``round`` (halves to even), zero padding with one extra pixel on the right/bottom whenever the
@@ -56,7 +56,7 @@ def box_to_crop(box: Sequence[float], crop_box: Sequence[float], resize_factor: 
     """Map an image (x, y, w, h) box into the crop taken around ``crop_box`` (training labels).
 
     Uses the official ``(out - 1) / 2`` centre convention of ``transform_image_to_crop`` (the tracker
-    maps back with ``side / 2``: a half-pixel inconsistency inherited from OSTrack, pitfall P8).
+    maps back with ``side / 2``: a half-pixel inconsistency inherited from OSTrack, docs/method.md, pitfall P8).
     """
     b = np.asarray(box, dtype=np.float64)
     c = np.asarray(crop_box, dtype=np.float64)

@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-# ImageNet statistics of the MAE/ViT backbone (method.md §3.4)
+# ImageNet statistics of the MAE/ViT backbone (docs/method.md §3.4)
 MEAN = torch.tensor([0.485, 0.456, 0.406], dtype=torch.float32).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225], dtype=torch.float32).view(1, 3, 1, 1)
 

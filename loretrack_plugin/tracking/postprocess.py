@@ -1,4 +1,4 @@
-"""From the network's maps to an image box, as the official tracker does it (method.md §3.2).
+"""From the network's maps to an image box, as the official tracker does it (docs/method.md §3.2).
 
 All map arithmetic stays in float32 torch, in the official order of operations, so that boxes agree
 with the reference implementation to float32 rounding; only the map-back and the clip run on Python

@@ -1,7 +1,7 @@
 """Actors: forward one batch and compute the loss (the trainer loop never touches a loss term).
 
 :class:`TrackingActor` is plain OSTrack training (teachers, same-resolution baselines).
-:class:`DistillActor` is LoReTrack (method.md §4.9): the batch holds crops at the teacher's
+:class:`DistillActor` is LoReTrack (docs/method.md §4.9): the batch holds crops at the teacher's
 resolution; the frozen teacher sees them as they are, the student sees a bilinear down-sample of the
 very same normalised crops, and the normalised box labels are shared (only the heatmap grid changes).
 """
@@ -24,7 +24,7 @@ def _unwrap(net: nn.Module) -> TrackerNet:
 
 
 class TrackingActor:
-    """Task loss of the tracker on a batch (method.md §4.4).
+    """Task loss of the tracker on a batch (docs/method.md §4.4).
 
     ``batch``: ``template`` (B,3,Sz,Sz), ``search`` (B,3,Sx,Sx) at the network's sizes, ``search_box``
     (B,4) normalised x,y,w,h. Loss = giou * L_giou + l1 * L_l1 + focal * L_focal, boxes at the peak of

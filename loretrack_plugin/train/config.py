@@ -7,7 +7,7 @@ A config file is merged onto :data:`DEFAULTS` (unknown keys are an error naming 
 * string values may use ``${VAR}`` / ``${VAR:-default}`` (environment variables, e.g. data roots);
 * ``overrides`` (command line ``--set a.b=value``) are applied last; values are parsed as YAML.
 
-Defaults are the published OSTrack/LoReTrack recipe (method.md §4–5). ``data.template``/``data.search``
+Defaults are the published OSTrack/LoReTrack recipe (docs/method.md §4–5). ``data.template``/``data.search``
 ``size: null`` means "the size of the network that consumes the crops": the trained network for
 ``train``, the teacher for ``distill`` (its input is down-sampled for the student).
 """
@@ -44,7 +44,7 @@ DEFAULTS: Dict[str, Any] = {
         "search": {"size": None, "factor": 5.0, "center_jitter": 4.5, "scale_jitter": 0.5},
         "max_gap": 200, "min_sequence_length": 20, "min_visible": 4,
         "grayscale_prob": 0.05, "flip_prob": 0.5, "crop_flip_prob": 0.5, "brightness_jitter": 0.2,
-        "student_antialias": False,  # official: bilinear down-sample without antialiasing (pitfall P7)
+        "student_antialias": False,  # official: bilinear down-sample without antialiasing (docs/method.md, pitfall P7)
         "num_workers": 4,
     },
     "loss": {
@@ -53,11 +53,19 @@ DEFAULTS: Dict[str, Any] = {
         "disc": {"weight": 0.01, "threshold": 0.2, "inside": 0.6, "outside": 0.4, "temperature": 4.0},
     },
     "optim": {
-        "batch_size": 32,        # per process
+        "batch_size": 32,        # per process: the global batch is batch_size x processes (lr is not scaled)
+        "reference_batch": 128,  # global batch the lrs are set for (published: 4 GPUs x 32); warns when it
+                                 # differs; null = no warning
         "epochs": 300, "lr": 4e-4, "backbone_lr_mult": 0.1, "weight_decay": 1e-4,
         "lr_drop_epoch": 240, "lr_gamma": 0.1, "grad_clip": 0.1,
-        "amp": True,             # autocast on CUDA (bf16 where supported, else fp16 + GradScaler); off on CPU
+        "amp": True,             # true/auto: CUDA autocast, bf16 on compute capability >= 8.0, else fp16 +
+                                 # GradScaler; off on CPU. Or bf16 | fp16 | fp32 (false); see trainer.amp_dtype
         "ce_start_epoch": 20, "ce_warm_epochs": 80,
+    },
+    "mae": {                     # `loretrack pretrain`: masked-autoencoder pre-training (train/mae.py)
+        "img_size": 224, "mask_ratio": 0.75, "decoder_dim": 128, "decoder_depth": 2, "decoder_heads": 4,
+        "norm_pix": True, "batch_size": 64, "steps": 2000, "lr": 1.0e-3, "warmup_steps": 100,
+        "weight_decay": 0.05, "save_every_steps": 100, "stride": 1,
     },
     "run": {
         "output_dir": None,      # default runs/<name>
@@ -65,6 +73,7 @@ DEFAULTS: Dict[str, Any] = {
         "save_every": 40, "save_epochs": [], "save_last": 10, "save_every_steps": 0,
         "log_every": 50, "tensorboard": True, "progress": True, "device": "auto", "threads": None,
         "ddp_find_unused_parameters": False, "sync_bn": False,
+        "cudnn_benchmark": True,  # cuDNN autotuning on GPU (the input sizes never change)
     },
 }
 
@@ -149,10 +158,19 @@ def _read_yaml(path: str, seen=()) -> dict:
     return _merge_raw(parent, d)
 
 
+class Append(list):
+    """An override value that extends the list it lands on instead of replacing it (``--real-data``)."""
+
+
 def _merge_raw(a: dict, b: Mapping) -> dict:
     out = copy.deepcopy(a)
     for k, v in b.items():
-        out[k] = _merge_raw(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = _merge_raw(out[k], v)
+        elif isinstance(v, Append):
+            out[k] = list(out.get(k) or []) + copy.deepcopy(list(v))
+        else:
+            out[k] = copy.deepcopy(v)
     return out
 
 

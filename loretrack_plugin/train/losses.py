@@ -1,4 +1,4 @@
-"""Loss terms of OSTrack training and LoReTrack distillation (method.md §4.4–4.7), one small module each.
+"""Loss terms of OSTrack training and LoReTrack distillation (docs/method.md §4.4–4.7), one small module each.
 
 Total objective (defaults = the published method):
 
@@ -52,26 +52,32 @@ class FocalLoss(nn.Module):
 
     p: predicted score (B, 1, F, F) in (0, 1); y: Gaussian heatmap (B, F, F) or (B, 1, F, F), peak 1.
 
-        L = -[ Σ_{y=1} (1-p)^α log p  +  Σ_{y<1} (1-y)^β p^α log(1-p) ] / N_pos
+        p' = clamp(float32(p), eps, 1 - eps)
+        L  = -[ Σ_{y=1} (1-p')^α log p'  +  Σ_{y<1} (1-y)^β p'^α log(1-p') ] / max(N_pos, 1)
 
-    with N_pos = #{y = 1} over the whole batch; when N_pos = 0 only the negative sum is returned.
+    with N_pos = #{y = 1} over the whole batch (when N_pos = 0 only the negative sum remains).
+
+    The clamp is applied *after* the cast to fp32, with ``eps`` = 1e-4, the head's own clamp
+    (:func:`loretrack_plugin.models.head.clamped_sigmoid`): for the head's fp32 scores it changes
+    nothing, but a bf16/fp16 score that rounded to exactly 1.0 (or 0) under autocast gives a finite
+    log(1 - p') = log(1e-4) instead of -inf. The value is computed without a host synchronisation
+    (no Python branch on N_pos).
     """
 
-    def __init__(self, alpha: float = 2.0, beta: float = 4.0):
+    def __init__(self, alpha: float = 2.0, beta: float = 4.0, eps: float = 1e-4):
         super().__init__()
-        self.alpha, self.beta = alpha, beta
+        self.alpha, self.beta, self.eps = alpha, beta, float(eps)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        pred = pred.float().reshape(target.shape[0], -1).clamp(min=1e-12)
+        pred = pred.float().reshape(target.shape[0], -1).clamp(min=self.eps, max=1.0 - self.eps)
         target = target.float().reshape(target.shape[0], -1)
         pos = target.eq(1).float()
         neg = target.lt(1).float()
         pos_loss = (torch.log(pred) * (1 - pred) ** self.alpha * pos).sum()
         neg_loss = (torch.log(1 - pred) * pred ** self.alpha * (1 - target) ** self.beta * neg).sum()
         n_pos = pos.sum()
-        if n_pos == 0:
-            return -neg_loss
-        return -(pos_loss + neg_loss) / n_pos
+        # N_pos = 0 -> pos_loss = 0 and the denominator is 1: -neg_loss, as the official branch
+        return -(pos_loss + neg_loss) / n_pos.clamp(min=1.0)
 
 
 class GIoULoss(nn.Module):
@@ -99,7 +105,7 @@ class ChannelKL(nn.Module):
 
         L = (T^2 / B) * Σ_{b,i,j} w[b,i,j] * KL( softmax(t[b,:,i,j] / T) || softmax(s[b,:,i,j] / T) )
 
-    (sum over positions, divided by the batch size only: absolute values are large, pitfall P6).
+    (sum over positions, divided by the batch size only: absolute values are large, docs/method.md, pitfall P6).
     """
 
     def __init__(self, temperature: float = 4.0):
@@ -123,7 +129,7 @@ def to_teacher_grid(s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 
 class QKVDistillLoss(nn.Module):
-    """QKV-KD: the student's q/k/v of the search tokens imitate the teacher's (method.md §4.5).
+    """QKV-KD: the student's q/k/v of the search tokens imitate the teacher's (docs/method.md §4.5).
 
     Inputs: dicts ``{(block, 'q'|'k'|'v'): map}`` with student maps (B, H*d, Fs, Fs) and teacher maps
     (B, H*d, Ft, Ft) (channel = head * d + j, from ``TrackerNet.search_tokens_map``), keyed alike.
@@ -146,7 +152,7 @@ class QKVDistillLoss(nn.Module):
 
 
 class DiscDistillLoss(nn.Module):
-    """Disc-KD: final search features, weighted toward the teacher's discriminative region (method.md §4.6).
+    """Disc-KD: final search features, weighted toward the teacher's discriminative region (docs/method.md §4.6).
 
     s: student features (B, C, Fs, Fs), up-sampled bilinearly to the teacher grid; t: teacher (B, C, Ft, Ft).
     Energy E[b,p] = mean_c t[b,c,p]^2; mask m = (E >= threshold); weight w = inside * m + outside * (1 - m);

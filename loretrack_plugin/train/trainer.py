@@ -11,6 +11,20 @@ at the end, ``latest.pth.tar`` after every epoch (and every ``save_every_steps``
 they hold what an exact resume needs: optimiser, scheduler, AMP scaler, every process's RNG state,
 the global step and the step inside the epoch, and the resolved config. Samples are a pure function
 of (seed, epoch, index), so resuming replays the same stream.
+
+Rules the trainer enforces (README, "Batch size, learning rate and precision"):
+
+* ``optim.batch_size`` is per process; the global batch is batch_size x processes. The learning rates
+  are used as written (no scaling); a warning names the difference when the global batch is not
+  ``optim.reference_batch`` (128: the published recipe's 4 GPUs x 32).
+* Mixed precision (``optim.amp``, :func:`amp_dtype`): bf16 only on GPUs that have it natively
+  (compute capability >= 8.0), fp16 + GradScaler on older ones, fp32 when asked. The score map and
+  the focal loss are evaluated in fp32 whatever the autocast dtype (a saturated score cannot become
+  NaN).
+* Resuming with another global batch (other number of processes or batch size) converts a mid-epoch
+  position exactly or refuses (:func:`converted_step_in_epoch`). A multi-node run whose
+  ``run.output_dir`` is not shared by every node is detected: a warning at start, a clear error on
+  resume; generated synthetic data are generated on every node that does not see them.
 """
 from __future__ import annotations
 
@@ -26,10 +40,11 @@ import torch
 import torch.nn as nn
 
 from ..checkpoint import extract_state_dict, infer_config, load_checkpoint, read_checkpoint_file, save_checkpoint
+from .. import shipped
 from ..config import NetConfig
 from ..data.datasets import build_dataset
 from ..data.processing import CropSpec, PairProcessing
-from ..data.sampler import PairSampler, ShardedBatches, collate
+from ..data.sampler import PairSampler, ShardedBatches, collate, worker_init
 from ..models.net import TrackerNet
 from ..utils.io import atomic_path, write_json, write_text
 from . import distributed as ddp
@@ -43,6 +58,79 @@ ARCH_FIELDS = ("search_size", "template_size", "embed_dim", "depth", "num_heads"
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN/inf: training stops, naming the step and the samples of the batch."""
+
+
+# ------------------------------------------------------------------------------------------------
+# precision and resume rules
+# ------------------------------------------------------------------------------------------------
+AMP_SETTINGS = ("auto", "bf16", "fp16", "fp32")
+
+
+def _procs(n: int) -> str:
+    return f"{n} process" if n == 1 else f"{n} processes"
+
+
+def amp_dtype(setting, device: torch.device) -> Optional[torch.dtype]:
+    """Autocast dtype for ``optim.amp`` on ``device``; ``None`` = fp32 (no autocast).
+
+    ==============  ===============================================  ======================
+    ``optim.amp``   CUDA device                                      CPU
+    ==============  ===============================================  ======================
+    true / auto     bf16 if compute capability >= 8.0 (Ampere and    fp32
+                    later), else fp16 (with GradScaler)
+    bf16            bf16; refused below capability 8.0               bf16 (CPU autocast)
+    fp16            fp16 (with GradScaler)                           refused
+    false / fp32    fp32                                             fp32
+    ==============  ===============================================  ======================
+
+    ``torch.cuda.is_bf16_supported()`` is not used: it answers True on V100/T4 too (bf16 is emulated
+    there, slowly), which would never take the fp16 path on pre-Ampere GPUs.
+    """
+    if setting is None or isinstance(setting, bool):
+        key = "auto" if setting else "fp32"
+    else:
+        key = str(setting).strip().lower()
+    if key not in AMP_SETTINGS:
+        raise ConfigError(f"optim.amp={setting!r}: expected true, false, auto, bf16, fp16 or fp32")
+    if key == "fp32":
+        return None
+    if device.type != "cuda":
+        if key == "bf16":
+            return torch.bfloat16
+        if key == "fp16":
+            raise ConfigError("optim.amp=fp16 needs a CUDA device (use bf16 or fp32 on CPU)")
+        return None
+    native_bf16 = torch.cuda.get_device_capability(device)[0] >= 8
+    if key == "bf16" and not native_bf16:
+        cc = ".".join(map(str, torch.cuda.get_device_capability(device)))
+        raise ConfigError(f"optim.amp=bf16: {device} (compute capability {cc}) has no native bf16; use fp16 or auto")
+    if key == "fp16":
+        return torch.float16
+    return torch.bfloat16 if native_bf16 else torch.float16
+
+
+def converted_step_in_epoch(step_in_epoch: int, saved_batch: int, saved_world: int, batch: int, world: int,
+                            where: str = "checkpoint") -> int:
+    """Mid-epoch position of a checkpoint for a run with another global batch.
+
+    :class:`ShardedBatches`: global step s covers the sample indices [s*B*W, (s+1)*B*W). A checkpoint
+    written after s0 steps of the epoch by W0 processes of batch B0 has consumed exactly
+
+        n = s0 * B0 * W0
+
+    samples of it. A run with W1 processes of batch B1 continues exactly at step s1 = n / (B1 * W1)
+    when B1 * W1 divides n. Otherwise no step of the new run starts at sample n: replaying s0 (or any
+    other step) would skip or repeat samples, so the resume is refused (ConfigError) with what to do.
+    """
+    s0, g0, g1 = int(step_in_epoch), int(saved_batch) * int(saved_world), int(batch) * int(world)
+    n = s0 * g0
+    if n % g1:
+        raise ConfigError(
+            f"{where}: stopped after {s0} steps of its epoch = {n} samples ({_procs(saved_world)} x batch "
+            f"{saved_batch}); this run's global batch is {g1} ({_procs(world)} x batch {batch}) and does not "
+            f"divide {n}, so the position cannot be converted exactly: resume with {_procs(saved_world)} x batch "
+            f"{saved_batch}, or from an end-of-epoch checkpoint")
+    return n // g1
 
 
 # ------------------------------------------------------------------------------------------------
@@ -89,7 +177,7 @@ def build_teacher(section: Mapping, path: Optional[str]) -> TrackerNet:
 
 def ce_keep_ratio(epoch: int, base: float, start: int, warm: int) -> float:
     """Candidate-elimination keep ratio of epoch ``epoch`` (1-based): 1 before ``start``, cosine to
-    ``base`` over ``warm`` epochs, then ``base`` (method.md §1.5)."""
+    ``base`` over ``warm`` epochs, then ``base`` (docs/method.md §1.5)."""
     if epoch < start:
         return 1.0
     if epoch >= start + warm:
@@ -108,10 +196,8 @@ def _build_datasets(specs: Iterable[Mapping], info: ddp.DistInfo):
         optional = bool(spec.pop("optional", False))
         gen = spec.pop("generate", None)
         root = spec.get("root")
-        if gen and root and not os.path.isdir(root):
-            if info.is_main:
-                _generate(spec["type"], root, gen)
-            ddp.barrier(info)
+        if gen and root:
+            _ensure_generated(spec["type"], root, gen, info)
         if optional and root and not os.path.isdir(root):
             log.warning("optional %s dataset not found, skipped: %s", spec.get("type"), root)
             continue
@@ -121,6 +207,34 @@ def _build_datasets(specs: Iterable[Mapping], info: ddp.DistInfo):
 
 
 TRAIN_SPLITS = {"lasot": "train", "got10k": "train", "trackingnet": "train"}
+
+
+def _ensure_generated(layout: str, root: str, gen: Mapping, info: ddp.DistInfo) -> None:
+    """Generate a missing synthetic dataset once, visible to every rank (collective: all ranks call it).
+
+    Global rank 0 generates it. A rank that still does not see ``root`` afterwards is on a node that
+    does not share the folder: the lowest such rank of each host generates its own copy (the data are
+    a pure function of the ``generate`` settings, so every copy is the same), with a warning.
+    """
+    if info.is_main and not os.path.isdir(root):
+        _generate(layout, root, gen)
+    ddp.barrier(info)
+    missing = ddp.ranks_not_seeing(root, info, wait_s=ddp.VISIBILITY_WAIT_S)
+    if not missing:
+        return
+    if info.is_main:
+        log.warning("generated dataset %s is not visible to %s (no shared filesystem): generating the same data on "
+                    "those nodes", root, ddp.describe_ranks(missing, info))
+    first = {}
+    for r in missing:
+        first.setdefault(info.hosts[r], r)
+    if info.rank in first.values():
+        _generate(layout, root, gen)
+    ddp.barrier(info)
+    still = ddp.ranks_not_seeing(root, info)
+    if still:
+        raise RuntimeError(f"dataset root {root} is still missing on {ddp.describe_ranks(still, info)} after "
+                           "generating it there")
 
 
 def _generate(layout: str, root: str, gen: Mapping) -> None:
@@ -171,18 +285,25 @@ class Trainer:
         self.ckpt_dir = os.path.join(self.out_dir, "checkpoints")
         if run["threads"]:
             torch.set_num_threads(int(run["threads"]))
-        dev = run["device"]
-        if dev == "auto":
-            dev = "cuda" if torch.cuda.is_available() else "cpu"
-        self.dist = ddp.setup(torch.device(dev).type)
-        self.device = torch.device(f"cuda:{self.dist.local_rank}" if dev == "cuda" else dev)
+        self.dist = ddp.setup(ddp.parse_device(run["device"]).type)
+        self.device = ddp.resolve_device(run["device"], self.dist)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = bool(run["cudnn_benchmark"])  # fixed input sizes: autotune once
         self.show_progress = (run["progress"] if progress is None else progress) and self.dist.is_main
+        # multi-node: only global rank 0 writes checkpoints, so every node must see run.output_dir
+        self.unshared_ranks = ddp.shared_dir_probe(self.out_dir, self.dist)
+        if self.unshared_ranks and self.dist.is_main:
+            log.warning("run.output_dir %s is not shared with %s: only global rank 0 writes checkpoints, so --resume "
+                        "will fail there; put run.output_dir on a filesystem every node mounts (or copy the "
+                        "checkpoints to the same path on every node before resuming)", self.out_dir,
+                        ddp.describe_ranks(self.unshared_ranks, self.dist))
 
         # student: identical initialisation on every process, then a per-process RNG (drop path)
         torch.manual_seed(run["seed"])
         m = cfg["model"]
         self.student = TrackerNet(NetConfig(**net_kwargs(m)))
         if m["init"]:
+            m["init"] = shipped.resolve(m["init"])
             rep = load_checkpoint(self.student, m["init"])
             for note in rep.notes:
                 log.info("model.init %s: %s", m["init"], note)
@@ -192,7 +313,7 @@ class Trainer:
                 raise ConfigError(f"model.score_prior={prior} must be in (0, 1)")
             with torch.no_grad():
                 self.student.box_head.conv5_ctr.bias.fill_(-math.log((1.0 - prior) / prior))
-        # the 197-row ImageNet table and the cls token never enter forward (pitfall P9)
+        # the 197-row ImageNet table and the cls token never enter forward (docs/method.md, pitfall P9)
         for p in (self.student.backbone.cls_token, self.student.backbone.pos_embed):
             p.requires_grad_(False)
         self.student.to(self.device)
@@ -200,6 +321,7 @@ class Trainer:
 
         self.teacher = None
         if mode == "distill":
+            cfg["teacher"]["checkpoint"] = shipped.resolve(cfg["teacher"]["checkpoint"])
             self.teacher = build_teacher(cfg["teacher"], cfg["teacher"]["checkpoint"]).to(self.device)
 
         self.model: nn.Module = self.student
@@ -227,15 +349,24 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=o["lr_drop_epoch"],
                                                          gamma=o["lr_gamma"])
         self.params = head + backbone
-        self.amp_dtype = None
-        if o["amp"] and self.device.type == "cuda":
-            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        self.amp_dtype = amp_dtype(o["amp"], self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        if self.dist.is_main:
+            log.info("precision: %s on %s", {None: "fp32", torch.bfloat16: "bf16 autocast",
+                                             torch.float16: "fp16 autocast + GradScaler"}[self.amp_dtype], self.device)
+        self.global_batch = int(o["batch_size"]) * self.dist.world
+        ref = o["reference_batch"]
+        if ref and self.global_batch != int(ref) and self.dist.is_main:
+            log.warning("global batch %d (optim.batch_size %d per process x %s) differs from "
+                        "optim.reference_batch=%d (the published recipe: 4 GPUs x 32); the learning rates are not "
+                        "scaled: set optim.lr for this batch yourself (linear rule: x%.3g) or set "
+                        "optim.reference_batch", self.global_batch, o["batch_size"], _procs(self.dist.world),
+                        int(ref), self.global_batch / int(ref))
 
         self.train_sampler, self.batches, self.loader = self._build_loader("train")
         self.val_loader = None
         if cfg["data"]["val"]["datasets"]:
-            self.val_sampler, _, self.val_loader = self._build_loader("val")
+            self.val_sampler, self.val_batches, self.val_loader = self._build_loader("val")
 
         self.epoch = 0           # completed epochs
         self.step = 0            # optimiser steps so far
@@ -277,11 +408,17 @@ class Trainer:
         seed = self.cfg["run"]["seed"] + (0 if split == "train" else 1_000_003)
         sampler = PairSampler(sets, weights, proc, part["samples_per_epoch"], max_gap=d["max_gap"], seed=seed,
                               min_length=d["min_sequence_length"], min_visible=d["min_visible"])
-        batches = ShardedBatches(len(sampler), self.cfg["optim"]["batch_size"], self.dist.rank, self.dist.world)
+        # the epoch travels with the indices (epoch, i): persistent workers keep their copy of the sampler
+        batches = ShardedBatches(len(sampler), self.cfg["optim"]["batch_size"], self.dist.rank, self.dist.world,
+                                 epoch=0)
         # a private generator: creating a loader iterator must not draw from the global RNG (drop path),
-        # or a resumed run would diverge; the samples themselves never depend on it
-        loader = torch.utils.data.DataLoader(sampler, batch_sampler=batches, num_workers=int(d["num_workers"]),
+        # or a resumed run would diverge; the samples themselves never depend on it. Training workers
+        # persist across epochs (validation runs rarely: its workers are started when needed).
+        workers = int(d["num_workers"])
+        loader = torch.utils.data.DataLoader(sampler, batch_sampler=batches, num_workers=workers,
                                              collate_fn=collate, pin_memory=self.device.type == "cuda",
+                                             worker_init_fn=worker_init if workers else None,
+                                             persistent_workers=workers > 0 and split == "train",
                                              generator=torch.Generator().manual_seed(seed))
         return sampler, batches, loader
 
@@ -306,21 +443,23 @@ class Trainer:
         """Forward + NaN check (across processes) + backward; gradients are left in ``.grad``."""
         loss, stats = self.forward_loss(batch, epoch)
         keys = sorted(stats)
-        vec = torch.stack([stats[k].float().reshape(()) for k in keys]
-                          + [torch.tensor(0.0 if torch.isfinite(loss) else 1.0, device=loss.device),
-                             torch.tensor(float(sum(len(c) for c in batch.get("corrupt", []))), device=loss.device)])
-        vec = ddp.all_reduce_sum(vec.detach().clone(), self.dist)
-        if vec[-2] > 0:
+        # loss terms, "this process is non-finite" and the corrupt-frame count in one vector: one
+        # all-reduce and one host synchronisation per step (torch.full writes on the device, no copy)
+        bad = (~torch.isfinite(loss.detach())).float().reshape(())
+        corrupt = torch.full((), float(sum(len(c) for c in batch.get("corrupt", []))), device=loss.device)
+        vec = torch.stack([stats[k].detach().float().reshape(()) for k in keys] + [bad, corrupt])
+        vals = ddp.all_reduce_sum(vec, self.dist).tolist()
+        if vals[-2] > 0:
             where = f"epoch {self.epoch + 1}, step {self.step_in_epoch + 1} of the epoch (global step {self.step + 1})"
             if torch.isfinite(loss):
                 raise NonFiniteLossError(f"non-finite loss on another process at {where}")
             ids = batch.get("sample_id", [])
             raise NonFiniteLossError(f"non-finite loss ({loss.item()}) at {where}; samples: {', '.join(map(str, ids))}")
-        self._note_corrupt(batch, int(vec[-1].item()))
+        self._note_corrupt(batch, int(vals[-1]))
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         world = self.dist.world
-        return {k: float(vec[i]) / world for i, k in enumerate(keys)}
+        return {k: vals[i] / world for i, k in enumerate(keys)}
 
     def train_step(self, batch: Mapping, epoch: Optional[int] = None) -> Dict[str, float]:
         """One optimiser step on ``batch``; returns the (process-averaged) loss terms and grad norm."""
@@ -356,6 +495,7 @@ class Trainer:
         return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                 "scaler": self.scaler.state_dict(), "rng": rng, "step": self.step,
                 "step_in_epoch": self.step_in_epoch, "mode": self.mode, "world_size": self.dist.world,
+                "batch_size": int(self.cfg["optim"]["batch_size"]),
                 "train_config": {k: v for k, v in self.cfg.items() if not k.startswith("_")},
                 "stats": self.history[-1] if self.history else {}}
 
@@ -381,6 +521,18 @@ class Trainer:
         return dst
 
     def resume(self, path: str) -> None:
+        """Continue from a training checkpoint (collective: every rank reads it).
+
+        Another number of processes or batch size is accepted: at an epoch boundary as is, mid-epoch
+        through :func:`converted_step_in_epoch` (exact, or refused). The per-process RNG states (drop
+        path) are restored only when the number of processes is the same.
+        """
+        missing = ddp.ranks_not_seeing(path, self.dist)
+        if missing and len(missing) < self.dist.world:
+            raise ValueError(f"--resume {path}: the checkpoint is not visible to {ddp.describe_ranks(missing, self.dist)}"
+                             ": every rank reads it, but only global rank 0 writes checkpoints; a multi-node run needs "
+                             "run.output_dir on a filesystem every node shares (or copy the checkpoint to the same "
+                             "path on every node)")
         obj = read_checkpoint_file(path)
         for key in ("optimizer", "scheduler", "step"):
             if key not in obj:
@@ -393,8 +545,20 @@ class Trainer:
             self.scaler.load_state_dict(obj["scaler"])
         self.epoch = int(obj.get("epoch") or 0)
         self.step = int(obj["step"])
-        self.step_in_epoch = int(obj.get("step_in_epoch", 0))
         rng = obj.get("rng") or []
+        saved_world = int(obj.get("world_size") or len(rng) or self.dist.world)
+        batch = int(self.cfg["optim"]["batch_size"])
+        saved_batch = int(obj.get("batch_size") or ((obj.get("train_config") or {}).get("optim") or {}).get("batch_size")
+                          or batch)
+        step_in_epoch = int(obj.get("step_in_epoch", 0))
+        self.step_in_epoch = converted_step_in_epoch(step_in_epoch, saved_batch, saved_world, batch, self.dist.world,
+                                                     where=path)
+        if (saved_world, saved_batch) != (self.dist.world, batch) and self.dist.is_main:
+            log.warning("%s was written by %s x batch %d, this run has %s x batch %d: %s", path,
+                        _procs(saved_world), saved_batch, _procs(self.dist.world), batch,
+                        f"epoch {self.epoch + 1} continues at sample {step_in_epoch * saved_batch * saved_world} "
+                        f"(step {self.step_in_epoch} instead of {step_in_epoch})" if step_in_epoch
+                        else "continuing at the next epoch")
         if len(rng) == self.dist.world:
             torch.set_rng_state(rng[self.dist.rank]["torch"])
             if self.device.type == "cuda" and "cuda" in rng[self.dist.rank]:
@@ -480,6 +644,7 @@ class Trainer:
     def _run_epoch(self, epoch: int):
         cfg = self.cfg
         self.train_sampler.set_epoch(epoch)
+        self.batches.epoch = epoch
         self.batches.start_step = self.step_in_epoch
         set_train_mode(self.student, True, cfg["model"]["freeze_bn"])
         sums: Dict[str, float] = {}
@@ -535,6 +700,7 @@ class Trainer:
     def validate(self, epoch: int) -> Dict[str, float]:
         """Mean loss terms on the validation stream (network in eval mode)."""
         self.val_sampler.set_epoch(epoch)
+        self.val_batches.epoch = epoch
         set_train_mode(self.student, False)
         sums: Dict[str, float] = {}
         n = 0
@@ -549,6 +715,61 @@ class Trainer:
         if self.dist.is_main:
             log.info("validation after epoch %d: %s", epoch, ", ".join(f"{k} {v:.4g}" for k, v in sorted(out.items())))
         return out
+
+    # ---- throughput ------------------------------------------------------------------------
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def profile_data(self, steps: int = 20) -> dict:
+        """Samples/s of the training data loader alone against the training step alone.
+
+        * loader: ``steps`` batches pulled from the training loader with nothing else running (the first
+          batch, which includes starting the workers, is not timed), epoch 1 onwards;
+        * step: ``steps`` optimiser steps (forward, loss, backward, update; precision as configured) on
+          one batch, copied to the device beforehand; the device is synchronised around the timing.
+
+        Rates are per process (x processes for the run): ``loader_samples_per_s`` below
+        ``step_samples_per_s`` means the GPU would wait for data (``bound`` = ``"data"``; add
+        ``data.num_workers``), above it the step is the limit (``"compute"``). The profiling steps are
+        real steps on the in-memory network; nothing is written.
+        """
+        steps = int(steps)
+        if steps < 1:
+            raise ValueError(f"steps={steps}: must be a positive integer")
+        B = int(self.cfg["optim"]["batch_size"])
+
+        def stream():
+            epoch = 1
+            while True:
+                self.train_sampler.set_epoch(epoch)
+                self.batches.epoch, self.batches.start_step = epoch, 0
+                yield from self.loader
+                epoch += 1
+
+        it = stream()
+        first = next(it)
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            next(it)
+        loader_s = time.perf_counter() - t0
+        it.close()
+
+        set_train_mode(self.student, True, self.cfg["model"]["freeze_bn"])
+        batch = self._to_device(first)
+        self.train_step(batch, 1)  # warm-up: allocator, cuDNN autotuning
+        self._sync()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            self.train_step(batch, 1)
+        self._sync()
+        step_s = time.perf_counter() - t0
+        loader_sps, step_sps = steps * B / loader_s, steps * B / step_s
+        return {"loader_samples_per_s": loader_sps, "step_samples_per_s": step_sps,
+                "bound": "data" if loader_sps < step_sps else "compute", "steps": steps, "batch_size": B,
+                "processes": self.dist.world, "num_workers": int(self.cfg["data"]["num_workers"]),
+                "device": str(self.device),
+                "precision": {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.amp_dtype]}
 
     def close(self) -> None:
         ddp.teardown(self.dist)

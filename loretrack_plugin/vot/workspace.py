@@ -1,6 +1,6 @@
 """VOT toolkit workspaces: ``trackers.ini`` entries, ``config.yaml``, the experiment module, local sequences.
 
-Workspace layout written here (what ``vot`` reads; toolkits.md §2.3–2.5)::
+Workspace layout written here (what ``vot`` reads; docs/toolkits.md §2.3–2.5)::
 
     WS/config.yaml                   registry: [./trackers.ini], stack: ./stack.yaml
     WS/trackers.ini                  one [identifier] section per tracker (other sections are kept)

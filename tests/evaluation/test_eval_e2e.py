@@ -106,10 +106,10 @@ def test_trackingnet_submission(synth, tiny_tracker_file, tmp_path):
 
 
 def test_real_otb_sequences(real_otb_root, tiny_tracker_file, tmp_path):
-    res, rep = _eval("otb-dir", real_otb_root, tiny_tracker_file, tmp_path, "--sequences", "Biker,Football1,Jogging-2")
+    res, rep = _eval("otb-dir", real_otb_root, tiny_tracker_file, tmp_path, "--sequences", "Biker,MountainBike6,vot15_bag")
     m, perf = _check_metrics(rep, "otb-dir", "OTB")
-    assert m["sequences"] == ["Biker", "Football1", "Jogging-2"]
+    assert m["sequences"] == ["Biker", "MountainBike6", "vot15_bag"]
     frames = {s: len(os.listdir(os.path.join(real_otb_root, s, "img"))) for s in m["sequences"]}
-    assert frames == {"Biker": 142, "Football1": 74, "Jogging-2": 307}
+    assert frames == {"Biker": 142, "MountainBike6": 81, "vot15_bag": 196}
     _check_results(os.path.join(res, "OTB", "tiny-64"), frames)
     assert perf["overall"]["speed_fps"] > 0

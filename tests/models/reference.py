@@ -1,7 +1,7 @@
-"""A deliberately plain re-derivation of the official forward from method.md §1, used as the oracle.
+"""A deliberately plain re-derivation of the official forward from docs/method.md §1, used as the oracle.
 
 Functional torch on a state dict: explicit softmax attention, exact GELU, LayerNorm eps 1e-6, eval-mode
-BatchNorm, clamped sigmoids, arg-max decode; CE as §1.5 describes it. Nothing here imports the
+BatchNorm, clamped sigmoids, arg-max decode; CE as docs/method.md §1.5 describes it. Nothing here imports the
 project's model code.
 """
 import math

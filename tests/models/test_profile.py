@@ -7,7 +7,7 @@ from loretrack_plugin import build_net
 
 
 def test_vitb_macs_match_the_published_thop_figures():
-    # method.md §6.6: thop-style 4.1 / 7.3 / 16.3 / 29.0 / 65.3 G, with attention matmuls 4.1 / 7.4 / 16.9 / 30.9 / 74.9
+    # docs/method.md §6.6: thop-style 4.1 / 7.3 / 16.3 / 29.0 / 65.3 G, with attention 4.1 / 7.4 / 16.9 / 30.9 / 74.9
     expected = {96: (4.1, 4.1), 128: (7.3, 7.4), 192: (16.3, 16.9), 256: (29.0, 30.9), 384: (65.3, 74.9)}
     for s, (thop, attn) in expected.items():
         r = profile_config(make_config(s))

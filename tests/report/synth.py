@@ -43,6 +43,28 @@ def synth_pred(rng: np.random.Generator, gt: np.ndarray, quality: float) -> np.n
     return pred
 
 
+def iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of (N, 4) x,y,w,h boxes, written out here (not got10k's rect_iou), clipped to [0, 1]."""
+    x1, y1 = np.maximum(a[:, 0], b[:, 0]), np.maximum(a[:, 1], b[:, 1])
+    x2 = np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2])
+    y2 = np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    return np.clip(inter / (a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter), 0.0, 1.0)  # 1 + 1 ulp is 1
+
+
+def static_box_auc(gts) -> float:
+    """Success AUC (21 thresholds, IoU > t, mean over sequences) of the first box kept on every frame,
+    as written to disk (%.3f), computed by hand from the ground truths ``gts`` ((N, 4) arrays)."""
+    per_seq = []
+    for gt in gts:
+        gt = np.asarray(gt, np.float64)
+        pred = np.tile(np.round(gt[0], 3), (len(gt), 1))
+        pred[0] = gt[0]  # the protocol scores the first frame against the ground truth itself
+        iou = iou_xywh(pred, gt)
+        per_seq.append(np.mean([(iou > t).mean() for t in np.linspace(0, 1, 21)]))
+    return float(np.mean(per_seq))
+
+
 def _centers(b):
     return b[:, :2] + (b[:, 2:] - 1) / 2
 
@@ -108,10 +130,13 @@ def _info(name: str, search: Optional[int]) -> Optional[dict]:
 
 def make_benchmark(root: str, trackers: Dict[str, dict], n_seqs: int = 6, frames=(40, 90), seed: int = 0,
                    benchmark: str = "lasot", got_folder: str = "LaSOT", attributes: Optional[List[str]] = None,
-                   write_info: bool = True) -> dict:
+                   write_info: bool = True, floor: bool = False) -> dict:
     """OTB-protocol synthetic benchmark.
 
-    ``trackers``: name -> {"quality", "fps", "search" (resolution or None), "missing": [seq indices]}.
+    ``trackers``: name -> {"quality", "fps", "search" (resolution or None), "missing": [seq indices]}, or
+    {"static": True} (the first box kept, no times) / {"away": True, "fps"} (the target lost after frame 1).
+    ``floor``: also the static box (``static-box``: first ground-truth box on every frame, times 0),
+    scored like the others, as ``loretrack eval`` writes it.
     Writes ``root/results/<got_folder>/<tracker>/...``, got10k's performance.json (one file for the
     complete trackers, one per incomplete tracker, as separate got10k reports would) and
     ``root/reports/<benchmark>/metrics.json``. Returns paths and the generated data.
@@ -127,15 +152,24 @@ def make_benchmark(root: str, trackers: Dict[str, dict], n_seqs: int = 6, frames
             attrs[s] = sorted(chosen)
     result_dir, report_dir = os.path.join(root, "results"), os.path.join(root, "reports")
     preds = {}
+    if floor:
+        trackers = dict(trackers, **{"static-box": {"static": True}})
     for name, spec in trackers.items():
         have = [s for i, s in enumerate(seqs) if i not in spec.get("missing", ())]
         tdir = os.path.join(result_dir, got_folder, name)
         os.makedirs(os.path.join(tdir, "times"), exist_ok=True)
         for s in have:
-            p = synth_pred(rng, gts[s], spec["quality"])
+            if spec.get("static"):  # the first box kept
+                p = np.tile(gts[s][0], (len(gts[s]), 1))
+            elif spec.get("away"):  # the target lost after the first frame: IoU 0 on every other frame
+                p = gts[s] + [1000.0, 0.0, 0.0, 0.0]
+                p[0] = gts[s][0]
+            else:
+                p = synth_pred(rng, gts[s], spec["quality"])
             preds[name, s] = p
             np.savetxt(os.path.join(tdir, f"{s}.txt"), p, fmt="%.3f", delimiter=",")
-            times = 1.0 / (spec["fps"] * np.exp(rng.normal(0, 0.05, len(p))))
+            times = np.zeros(len(p)) if spec.get("static") else \
+                1.0 / (spec["fps"] * np.exp(rng.normal(0, 0.05, len(p))))
             np.savetxt(os.path.join(tdir, "times", f"{s}_time.txt"), times, fmt="%.8f")
         if write_info and spec.get("search"):
             with open(os.path.join(tdir, "tracker_info.json"), "w") as f:
@@ -186,7 +220,7 @@ def make_benchmark(root: str, trackers: Dict[str, dict], n_seqs: int = 6, frames
     with open(mpath, "w") as f:
         json.dump(metrics, f)
     return {"result_dir": result_dir, "report_dir": report_dir, "metrics": metrics, "metrics_path": mpath,
-            "performance": perf, "performance_files": perf_files, "sequences": seqs}
+            "performance": perf, "performance_files": perf_files, "sequences": seqs, "gts": gts}
 
 
 def make_got10k_benchmark(root: str, trackers: Dict[str, dict], n_seqs: int = 5, seed: int = 1) -> dict:

@@ -45,7 +45,7 @@ def pct(x):
 @pytest.fixture(scope="module")
 def lasot(tmp_path_factory):
     root = str(tmp_path_factory.mktemp("lasot"))
-    b = make_benchmark(root, TRACKERS, n_seqs=8, attributes=ATTRIBUTES)
+    b = make_benchmark(root, TRACKERS, n_seqs=8, attributes=ATTRIBUTES, floor=True)
     b["out"] = make_report(b["result_dir"], "lasot", report_dir=b["report_dir"], progress=False)
     return b
 
@@ -82,24 +82,30 @@ def test_table_numbers_equal_performance_json(lasot):
     with open(os.path.join(lasot["out"], "report.md")) as f:
         md = f.read()
     rows = {r["Tracker"].rstrip("*"): r for r in parse_md_table(md, "## Results")}
-    assert set(rows) == set(TRACKERS) and "ostrack-96*" in [r["Tracker"] for r in parse_md_table(md, "## Results")]
+    assert set(rows) == set(TRACKERS) | {"static box"}
+    assert "ostrack-96*" in [r["Tracker"] for r in parse_md_table(md, "## Results")]
+    rows["static-box"] = rows.pop("static box")  # the floor row: got10k's numbers of the static box
     for name, entry in perf.items():
         o, r = entry["overall"], rows[name]
         assert r["AUC"] == pct(o["success_score"])
         assert r["P"] == pct(o["precision_score"])
         assert r["SR0.5"] == pct(o["success_rate"])
-        assert r["FPS"] == f"{o['speed_fps']:.1f}"
+        assert r["FPS"] == (f"{o['speed_fps']:.1f}" if o["speed_fps"] > 0 else "–")  # the static box: no speed
         m = lasot["metrics"]["trackers"][name]["overall"]
         assert r["P_norm"] == pct(m["normalized_precision_score"])
         assert r["AUC (pyt)"] == pct(m["pytracking"]["auc"])
         assert r["P_norm@0.2 (pyt)"] == pct(m["pytracking"]["norm_precision"])
-        assert r["Res."] == str(TRACKERS[name]["search"])
+        assert r["Res."] == (str(TRACKERS[name]["search"]) if name in TRACKERS else "–")
     # sorted by AUC, as the plots are
     aucs = [float(r["AUC"]) for r in parse_md_table(md, "## Results")]
     assert aucs == sorted(aucs, reverse=True)
     # report.json carries the unrounded values
     with open(os.path.join(lasot["out"], "report.json")) as f:
         rj = json.load(f)
+    assert set(rj["trackers"]) == set(TRACKERS)  # the floor is apart from the compared trackers
+    assert rj["floor"]["scores"]["auc"] == perf["static-box"]["overall"]["success_score"] == rj["floor_auc"]
+    assert rj["floor"]["source"] == "metrics.json" and rj["performance_check"]["static-box"]["max_abs_diff"] == 0.0
+    perf.pop("static-box")
     for name, entry in perf.items():
         s = rj["trackers"][name]["scores"]
         assert s["auc"] == entry["overall"]["success_score"]

@@ -21,7 +21,7 @@ def net():
 
 
 def test_got10k_tracker_tracks_a_real_sequence(net, real_otb_root):
-    paths, gt = load_otb_sequence(f"{real_otb_root}/Football1")
+    paths, gt = load_otb_sequence(f"{real_otb_root}/MountainBike6")
     paths = paths[:20]
     tracker = build_got10k_tracker("loretrack-96", net=net, backend="eager", threads=1)
     assert isinstance(tracker, Tracker)

@@ -36,7 +36,7 @@ def biker(real_otb_root):
 
 
 def reference_step(net, z, state, img, search_factor=5.0):
-    """One step of the loop of method.md §3, written out independently (float64 numpy box arithmetic)."""
+    """One step of the loop of docs/method.md §3, written out independently (float64 numpy box arithmetic)."""
     S, F = net.cfg.search_size, net.cfg.feat_size
     k = np.arange(1, F + 1)
     w1 = 0.5 * (1 - np.cos(2 * np.pi * k / (F + 1)))

@@ -106,7 +106,7 @@ def test_nan_loss_stops_with_step_and_sample_ids(tmp_path):
         trainer.fit()
     msg = str(err.value)
     assert "epoch 1, step 1 of the epoch (global step 1)" in msg
-    assert msg.count("otb:") == 4  # the four samples of the batch, e.g. otb:Couple:12->57
+    assert msg.count("otb:") == 4  # the four samples of the batch, e.g. otb:vot15_bag:12->57
     assert not os.path.exists(os.path.join(tmp_path, "run", "checkpoints", "latest.pth.tar"))
 
 

@@ -1,0 +1,90 @@
+"""Copy the finished runs of the miniature recipe into the package as the shipped models.
+
+    python experiments/mini/ship.py --backbone runs/mini-pretrain-track --teacher runs/mini-teacher \
+        --student runs/mini-student --baseline runs/mini-baseline [--eval-json runs/mini-eval.json]
+
+For each stage (names in loretrack_plugin/shipped.py) it writes
+``loretrack_plugin/trackers/weights/<name>.pth.tar`` — the network only, in fp16 (half the size; it
+loads into an fp32 network) with its config — a named tracker file ``<name>.yaml`` for the three
+trackers, and one provenance record ``weights/demo_weights.json``: the command and resolved config
+of every run, its data, seed, steps, samples, training time and the SHA-256 of the file.
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+import yaml
+
+from loretrack_plugin import build_net_from_checkpoint, save_checkpoint
+from loretrack_plugin import shipped
+from loretrack_plugin.trackers import write_tracker_file
+from loretrack_plugin.utils.io import write_json
+
+DESCRIPTIONS = {
+    "backbone": "ViT 256/6 pre-trained by self-supervised random-box tracking on real frames",
+    "teacher": "demo teacher: ViT 256/6 at 192/96 px, fine-tuned from demo-backbone (mini recipe)",
+    "student": "demo LoReTrack: ViT 256/6 at 96/48 px, QKV-KD + Disc-KD from demo-teacher-192 (mini recipe)",
+    "baseline": "demo baseline: ViT 256/6 at 96/48 px, same samples as demo-loretrack-96, no distillation",
+}
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def run_record(run_dir):
+    """What a finished training run says about itself (config, stats, training time)."""
+    with open(os.path.join(run_dir, "config.yaml")) as f:
+        cfg = yaml.safe_load(f)
+    with open(os.path.join(run_dir, "stats.json")) as f:
+        stats = json.load(f)
+    seconds = 0.0
+    spe, B = cfg["data"]["train"]["samples_per_epoch"], cfg["optim"]["batch_size"]
+    for h in stats.get("history", []):
+        if h.get("samples_per_s"):
+            seconds += (spe // B) * B / h["samples_per_s"]
+    return {"config": cfg, "checkpoint": stats["checkpoint"], "epochs": stats["epochs"], "steps": stats["steps"],
+            "samples": stats["steps"] * B, "train_seconds": round(seconds),
+            "final_train": stats.get("train"), "final_val": stats.get("val")}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for stage in shipped.NAMES:
+        ap.add_argument(f"--{stage}", required=True, metavar="RUN_DIR")
+    ap.add_argument("--command-log", default=None, help="text file with the commands that made the runs")
+    ap.add_argument("--eval-json", default=None, help="evaluation results to store with the record")
+    args = ap.parse_args(argv)
+    record = {"recipe": "loretrack_plugin/recipes/mini", "files": {}, "runs": {}}
+    if args.command_log:
+        with open(args.command_log) as f:
+            record["commands"] = [line.rstrip("\n") for line in f if line.strip()]
+    for stage, name in shipped.NAMES.items():
+        run_dir = getattr(args, stage)
+        rec = run_record(run_dir)
+        net = build_net_from_checkpoint(rec["checkpoint"]).half()
+        path = save_checkpoint(net, shipped.weights_path(stage), epoch=rec["epochs"])
+        rel = os.path.relpath(path, os.path.dirname(shipped.WEIGHTS_DIR))
+        record["files"][name] = {"file": rel, "sha256": sha256(path), "bytes": os.path.getsize(path),
+                                 "stage": stage, "dtype": "float16"}
+        record["runs"][name] = {k: v for k, v in rec.items() if k != "checkpoint"}
+        record["runs"][name]["run_dir"] = os.path.abspath(run_dir)
+        if stage != "backbone":
+            write_tracker_file(os.path.join(os.path.dirname(shipped.WEIGHTS_DIR), f"{name}.yaml"), name, path,
+                               4.0, 2.0, DESCRIPTIONS[stage], relative=True,
+                               header="# shipped miniature model; provenance in weights/demo_weights.json\n")
+    if args.eval_json:
+        with open(args.eval_json) as f:
+            record["evaluation"] = json.load(f)
+    write_json(shipped.PROVENANCE, record)
+    print(json.dumps(record["files"], indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

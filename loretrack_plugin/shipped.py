@@ -1,0 +1,60 @@
+"""The models that ship with the package, in one place: which stage of the miniature recipe made
+each, its tracker name and its recipe.
+
+The miniature LoReTrack (``loretrack_plugin/recipes/mini``) has four stages:
+
+============ =============================== ===================== ====================================
+stage        recipe                          shipped as            what it is
+============ =============================== ===================== ====================================
+backbone     ``mini/pretrain-track``         ``demo-backbone``     ViT pre-trained on real frames (the
+                                                                   stand-in for MAE ImageNet weights)
+teacher      ``mini/teacher``                ``demo-teacher-192``  high resolution, 192/96 px
+student      ``mini/student``                ``demo-loretrack-96`` distilled low resolution, 96/48 px
+baseline     ``mini/baseline``               ``demo-baseline-96``  same network as the student, no KD
+============ =============================== ===================== ====================================
+
+Weights live in ``loretrack_plugin/trackers/weights/`` (fp16 to keep the package small; they load
+into fp32 networks), with their provenance (command, data, seed, duration, SHA-256) in
+``weights/demo_weights.json``.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict
+
+from .trackers import PACKAGE_DIR
+
+WEIGHTS_DIR = os.path.join(PACKAGE_DIR, "weights")
+PROVENANCE = os.path.join(WEIGHTS_DIR, "demo_weights.json")
+TEACHER_SIZE, STUDENT_SIZE = 192, 96
+NAMES: Dict[str, str] = {"backbone": "demo-backbone", "teacher": f"demo-teacher-{TEACHER_SIZE}",
+                         "student": f"demo-loretrack-{STUDENT_SIZE}", "baseline": f"demo-baseline-{STUDENT_SIZE}"}
+RECIPES: Dict[str, str] = {"backbone": "mini/pretrain-track", "teacher": "mini/teacher", "student": "mini/student",
+                           "baseline": "mini/baseline"}
+MODES: Dict[str, str] = {"backbone": "train", "teacher": "train", "student": "distill", "baseline": "train"}
+
+
+def weights_path(stage: str) -> str:
+    """Path of the shipped checkpoint of ``stage`` (it may not exist in a source checkout yet)."""
+    if stage not in NAMES:
+        raise ValueError(f"unknown stage {stage!r}: expected one of {sorted(NAMES)}")
+    return os.path.join(WEIGHTS_DIR, NAMES[stage] + ".pth.tar")
+
+
+def require(stage: str) -> str:
+    """Path of a shipped checkpoint that must exist (FileNotFoundError naming it otherwise)."""
+    path = weights_path(stage)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"shipped {stage} weights not found: {path} (reinstall the package, or run with "
+                                "--from-scratch)")
+    return path
+
+
+PREFIX = "shipped:"
+
+
+def resolve(path):
+    """``shipped:<stage>`` (e.g. ``shipped:backbone`` in a recipe) -> the shipped file; anything else as is."""
+    if isinstance(path, str) and path.startswith(PREFIX):
+        return require(path[len(PREFIX):])
+    return path
