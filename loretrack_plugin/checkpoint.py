@@ -28,10 +28,10 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 
 import torch
 
-from .config import NetConfig
+from .config import PATCH, NetConfig, default_template_size
 from .models.net import TrackerNet
 from .models.vit import resize_pos_embed
-from .utils.io import atomic_path
+from .utils.files import atomic_path
 from .version import __version__
 
 log = logging.getLogger("loretrack")
@@ -304,8 +304,8 @@ def infer_config(sd: Mapping[str, torch.Tensor], source: str = "<state dict>") -
         raise CheckpointError(f"{source}: not an OSTrack/LoReTrack state dict (cannot read {e})") from None
     if None in (gx, gz, gp):
         raise CheckpointError(f"{source}: position tables are not square grids")
-    return NetConfig(search_size=16 * gx, template_size=16 * gz, embed_dim=C, depth=depth,
-                     num_heads=max(1, C // 64), mlp_ratio=hidden / C, head_channels=head, pretrain_img_size=16 * gp)
+    return NetConfig(search_size=PATCH * gx, template_size=PATCH * gz, embed_dim=C, depth=depth,
+                     num_heads=max(1, C // 64), mlp_ratio=hidden / C, head_channels=head, pretrain_img_size=PATCH * gp)
 
 
 def build_net_from_checkpoint(checkpoint: Union[str, os.PathLike, Mapping[str, Any]], **overrides: Any) -> TrackerNet:
@@ -322,7 +322,7 @@ def build_net_from_checkpoint(checkpoint: Union[str, os.PathLike, Mapping[str, A
     cfg = NetConfig.from_dict(meta["config"]) if meta.get("config") else infer_config(sd, source)
     if overrides:
         if "search_size" in overrides and "template_size" not in overrides:
-            overrides["template_size"] = overrides["search_size"] // 2
+            overrides["template_size"] = default_template_size(overrides["search_size"])
         cfg = cfg.replace(**overrides)
     net = TrackerNet(cfg).eval()
     load_checkpoint(net, obj if not isinstance(checkpoint, (str, os.PathLike)) else {"net": sd, "epoch": meta.get("epoch")})

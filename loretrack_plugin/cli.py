@@ -11,7 +11,7 @@ import logging
 import sys
 
 COMMANDS = {
-    "profile": "profile",
+    "profile": "profile_net",
     "profile-data": "profile_data",
     "export": "export",
     "bench": "bench",
@@ -72,7 +72,7 @@ def main(argv=None) -> int:
         # the file system refused (an output folder that cannot be written, a full disk): one line naming the path
         if args.verbose:
             raise
-        from .utils.io import describe_os_error
+        from .utils.files import describe_os_error
         print(f"loretrack {args.command}: error: {describe_os_error(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

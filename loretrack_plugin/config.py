@@ -10,11 +10,23 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
+#: side in pixels of the ViT's patches (the token grid is size // PATCH): the one definition
 PATCH = 16
 
 
 class ConfigError(ValueError):
-    """A network configuration that cannot be built."""
+    """A configuration that cannot be used: a network that cannot be built (:class:`NetConfig`) or a
+    training configuration that is malformed or inconsistent (:mod:`loretrack_plugin.train.config`).
+    The one configuration error of the package."""
+
+
+def default_template_size(search_size: int) -> int:
+    """The LoReTrack pairing: the template crop is half the search crop. The one place of this rule
+    (``make_config``, ``build_net_from_checkpoint`` overrides, training configs without ``template_size``)."""
+    if isinstance(search_size, bool) or not isinstance(search_size, int) or search_size % (2 * PATCH):
+        raise ConfigError(f"search_size={search_size!r}: give template_size explicitly "
+                          f"(half of it is not a multiple of {PATCH})")
+    return search_size // 2
 
 
 @dataclass(frozen=True)
@@ -22,7 +34,7 @@ class NetConfig:
     """Architecture of an OSTrack/LoReTrack one-stream tracker.
 
     Attributes:
-        search_size: side of the search crop in pixels (multiple of 16).
+        search_size: side of the search crop in pixels (multiple of :data:`PATCH` = 16).
         template_size: side of the template crop in pixels (multiple of 16, <= search_size).
         embed_dim, depth, num_heads, mlp_ratio: ViT width/depth (default ViT-B/16: 768/12/12/4).
         head_channels: width of the first center-head conv (official 256; then /2, /4, /8).
@@ -40,10 +52,11 @@ class NetConfig:
     num_heads: int = 12
     mlp_ratio: float = 4.0
     head_channels: int = 256
-    drop_path_rate: float = 0.0
-    ce_loc: Tuple[int, ...] = field(default_factory=tuple)
-    ce_keep_ratio: float = 0.7
-    pretrain_img_size: int = 224
+    # not architecture: the weights do not depend on them (see ARCH_FIELDS)
+    drop_path_rate: float = field(default=0.0, metadata={"arch": False})
+    ce_loc: Tuple[int, ...] = field(default_factory=tuple, metadata={"arch": False})
+    ce_keep_ratio: float = field(default=0.7, metadata={"arch": False})
+    pretrain_img_size: int = field(default=224, metadata={"arch": False})
 
     def __post_init__(self):
         object.__setattr__(self, "ce_loc", tuple(int(i) for i in (self.ce_loc or ())))
@@ -91,10 +104,6 @@ class NetConfig:
     def head_dim(self) -> int:
         return self.embed_dim // self.num_heads
 
-    @property
-    def use_ce(self) -> bool:
-        return len(self.ce_loc) > 0
-
     def replace(self, **kw) -> "NetConfig":
         return dataclasses.replace(self, **kw)
 
@@ -112,11 +121,15 @@ class NetConfig:
         return cls(**d)
 
 
+#: every field of :class:`NetConfig`, in order (the keys a ``model:`` section may give)
+NET_FIELDS: Tuple[str, ...] = tuple(f.name for f in dataclasses.fields(NetConfig))
+#: the fields that define a network's weights (sizes and widths), compared when a checkpoint must be
+#: "the network the config names" (a distillation teacher)
+ARCH_FIELDS: Tuple[str, ...] = tuple(f.name for f in dataclasses.fields(NetConfig) if f.metadata.get("arch", True))
+
+
 def make_config(search_size: int = 256, template_size: Optional[int] = None, **kw) -> NetConfig:
-    """NetConfig with ``template_size`` defaulting to half the search size (the LoReTrack pairing)."""
+    """NetConfig with ``template_size`` defaulting to half the search size (:func:`default_template_size`)."""
     if template_size is None:
-        if not isinstance(search_size, int) or search_size % 32:
-            raise ConfigError(f"search_size={search_size!r}: give template_size explicitly "
-                              "(half of it is not a multiple of 16)")
-        template_size = search_size // 2
+        template_size = default_template_size(search_size)
     return NetConfig(search_size=search_size, template_size=template_size, **kw)

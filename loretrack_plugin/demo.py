@@ -32,7 +32,7 @@ import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import shipped
-from .utils.io import write_json
+from .utils.files import write_json
 
 log = logging.getLogger("loretrack")
 
@@ -41,7 +41,6 @@ EVAL_SHARE = 0.15
 MIN_SAMPLES = 64           # every training stage runs at least this many samples, whatever the budget
 SCRATCH_SHARES = {"backbone": 0.3, "teacher": 0.3}  # of the training time with --from-scratch
 STAGE_OVERHEAD_S = 6.0   # start-up, data-loader worker and checkpoints of one stage
-SEARCH_FACTOR, TEMPLATE_FACTOR = 4.0, 2.0
 STAGE_RECORD = "demo_stage.json"
 
 
@@ -50,7 +49,7 @@ STAGE_RECORD = "demo_stage.json"
 # ------------------------------------------------------------------------------------------------
 def real_sequence_names(root: str) -> List[str]:
     """Names of the OTB-layout sequences under ``root``."""
-    from .tracking.sequence import list_otb_sequences
+    from .formats import list_otb_sequences
     return [os.path.basename(p) for p in list_otb_sequences(root)]
 
 
@@ -69,7 +68,7 @@ def prepare_data(out: str, real_data: Sequence[str], seed: int, synthetic_train:
                  frames: int) -> Dict:
     """Write the synthetic sets, link the held-apart real sequences; return the training datasets and
     the evaluation sets ``[(label, benchmark, root)]``."""
-    from .datasets import make_dataset
+    from .synthetic import make_dataset
     from .sample_data import real_sample_root
     data_dir = os.path.join(out, "data")
     synth_train = os.path.join(data_dir, "synthetic-train")
@@ -117,13 +116,17 @@ def stage_config(kind: str, name: str, out_dir: str, train_sets, seed: int, samp
     epochs, per_epoch = plan_epochs(samples, B)
     over = {
         "name": name,
+        "mae": {"steps": max(1, int(samples) // int(base["mae"]["batch_size"]))},
         "data": {"train": {"datasets": train_sets, "samples_per_epoch": per_epoch},
                  "val": {"datasets": []}, "num_workers": 1},
         "optim": {"epochs": epochs, "lr_drop_epoch": max(1, int(round(0.8 * epochs))), "batch_size": B},
         "run": {"output_dir": out_dir, "seed": seed, "save_every": epochs, "save_last": 1, "threads": threads,
                 "progress": progress, "tensorboard": False, "save_every_steps": 50},
     }
-    if kind != "backbone":
+    if kind == "backbone":
+        over["model"] = {"search_size": base["teacher"]["search_size"],
+                         "template_size": base["teacher"]["template_size"]}
+    else:
         over["model"] = {"init": backbone}
     if kind == "student":
         over["teacher"] = {"checkpoint": teacher}
@@ -145,6 +148,8 @@ def calibrate(cfg: dict, mode: str, steps: int = 2) -> float:
     import copy
     from .train.trainer import Trainer
     cfg = copy.deepcopy(cfg)
+    if mode == "pretrain":
+        return _pretrain(cfg, None, steps=steps + 1)["images_per_s"]
     with tempfile.TemporaryDirectory(prefix="loretrack-calibrate-") as tmp:
         cfg["run"].update(output_dir=tmp, progress=False)
         cfg["data"]["num_workers"] = 0
@@ -160,6 +165,15 @@ def calibrate(cfg: dict, mode: str, steps: int = 2) -> float:
         finally:
             trainer.close()
     return steps * cfg["optim"]["batch_size"] / took
+
+
+def _random_teacher(cfg: dict, out: str) -> str:
+    """An untrained network of the teacher's architecture (only to time the student's steps)."""
+    from .checkpoint import save_checkpoint
+    from .config import NetConfig
+    from .models.net import TrackerNet
+    from .train.config import net_kwargs
+    return save_checkpoint(TrackerNet(NetConfig(**net_kwargs(cfg["model"]))), os.path.join(out, "calibrate-teacher.pth.tar"))
 
 
 def plan_budget(budget_s: float, speeds: Dict[str, float], seeds: int, from_scratch: bool) -> Dict:
@@ -192,19 +206,39 @@ def _finished_stage(stage_dir: str) -> Optional[Dict]:
     return rec if os.path.isfile(rec.get("checkpoint", "")) else None
 
 
+def _pretrain(cfg: dict, output_dir: Optional[str], steps: Optional[int] = None, progress: bool = False) -> Dict:
+    """MAE pre-training of ``cfg``'s network on its training frames (into a temporary folder when
+    ``output_dir`` is None, e.g. to time ``steps`` steps)."""
+    from .config import NetConfig
+    from .train.config import net_kwargs
+    from .train.mae import frame_sources, pretrain_mae
+    args = (NetConfig(**net_kwargs(cfg["model"])), frame_sources(cfg["data"]["train"]["datasets"]))
+    kw = dict(seed=cfg["run"]["seed"], progress=progress, num_workers=0 if output_dir is None else 1)
+    if output_dir is None:
+        with tempfile.TemporaryDirectory(prefix="loretrack-calibrate-") as tmp:
+            return pretrain_mae(*args, tmp, dict(cfg["mae"], steps=steps, warmup_steps=1), max_steps=steps, **kw)
+    return pretrain_mae(*args, output_dir, cfg["mae"], **kw)
+
+
 def run_stage(kind: str, cfg: dict, stage_dir: str, progress: bool) -> Dict:
     """Train one stage (resuming its own checkpoint after an interruption) and record it."""
     from .train.trainer import Trainer
-    latest = os.path.join(cfg["run"]["output_dir"], "checkpoints", "latest.pth.tar")
     t0 = time.time()
-    trainer = Trainer(cfg, mode=shipped.MODES[kind], resume=True if os.path.isfile(latest) else None,
-                      progress=progress)
-    try:
-        res = trainer.fit()
-    finally:
-        trainer.close()
+    if shipped.MODES[kind] == "pretrain":
+        res = _pretrain(cfg, cfg["run"]["output_dir"], progress=progress)
+        res.update(checkpoint=res["backbone"], samples_per_s=res["images_per_s"])
+        samples = res["steps"] * cfg["mae"]["batch_size"]
+    else:
+        latest = os.path.join(cfg["run"]["output_dir"], "checkpoints", "latest.pth.tar")
+        trainer = Trainer(cfg, mode=shipped.MODES[kind], resume=True if os.path.isfile(latest) else None,
+                          progress=progress)
+        try:
+            res = trainer.fit()
+        finally:
+            trainer.close()
+        samples = res["steps"] * cfg["optim"]["batch_size"]
     rec = {"kind": kind, "checkpoint": res["checkpoint"], "seconds": time.time() - t0, "steps": res["steps"],
-           "samples": res["steps"] * cfg["optim"]["batch_size"], "samples_per_s": res.get("samples_per_s"),
+           "samples": samples, "samples_per_s": res.get("samples_per_s"),
            "seed": cfg["run"]["seed"], "recipe": shipped.RECIPES[kind]}
     write_json(os.path.join(stage_dir, STAGE_RECORD), rec)
     return rec
@@ -265,7 +299,7 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_
         for what, path in (("backbone", backbone), ("teacher", teacher)):
             if not os.path.isfile(path):
                 raise FileNotFoundError(f"--{what} {path}: file not found")
-    cal_teacher = teacher or shipped.weights_path("teacher")
+    cal_teacher = teacher
     kinds = (["backbone", "teacher"] if from_scratch else []) + ["baseline", "student"]
     plan_file = os.path.join(out, "demo_plan.json")
     if os.path.isfile(plan_file):  # a rerun keeps the first run's plan, so resumed stages agree
@@ -274,8 +308,9 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_
     else:
         speeds = {}
         for kind in kinds:
-            if kind == "student" and not os.path.isfile(cal_teacher):
-                raise FileNotFoundError(f"no teacher to time the student with: {cal_teacher}")
+            if kind == "student" and cal_teacher is None:  # --from-scratch: time it with an untrained teacher
+                cal_teacher = _random_teacher(stage_config("teacher", "calibrate", out, train_sets, seed, 64, threads,
+                                                           False, None, None, extra=overrides), out)
             cfg = stage_config(kind, f"calibrate-{kind}", out, train_sets, seed, 64, threads, False,
                                backbone, cal_teacher, extra=overrides)
             speeds[kind] = calibrate(cfg, shipped.MODES[kind])
@@ -318,6 +353,10 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_
 
     # 5. evaluation and reports ---------------------------------------------------------------------
     tracker_dir = os.path.join(out, "trackers")
+    # every model of the recipe tracks with the crop factors it was trained with (shared by all stages)
+    crops = stage_config("student", "factors", out, train_sets, seed, 64, threads, False, backbone, teacher,
+                         extra=overrides)["data"]
+    factors = (crops["search"]["factor"], crops["template"]["factor"])
     refs = [TrackerRef(ref="static-box", name="static-box")]
     roles = {}
     entries = [("teacher", None, teacher, "frozen high-resolution teacher (192/96 px)")]
@@ -327,7 +366,7 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_
     for kind, s, ckpt, desc in entries:
         name = tracker_name(kind, s)
         path = write_tracker_file(os.path.join(tracker_dir, f"{name.replace('@', '-')}.yaml"), name, ckpt,
-                                  SEARCH_FACTOR, TEMPLATE_FACTOR, desc, backend="eager", threads=threads)
+                                  *factors, desc, backend="eager", threads=threads)
         refs.append(TrackerRef(ref=path, name=name, checkpoint=os.path.abspath(ckpt), threads=threads))
         roles[name] = kind
     t0 = time.time()

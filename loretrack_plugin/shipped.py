@@ -6,8 +6,9 @@ The miniature LoReTrack (``loretrack_plugin/recipes/mini``) has four stages:
 ============ =============================== ===================== ====================================
 stage        recipe                          shipped as            what it is
 ============ =============================== ===================== ====================================
-backbone     ``mini/pretrain-track``         ``demo-backbone``     ViT pre-trained on real frames (the
-                                                                   stand-in for MAE ImageNet weights)
+backbone     ``mini/pretrain-mae``           ``demo-backbone``     ViT pre-trained as a masked autoencoder
+                                                                   on real frames (the stand-in for the
+                                                                   MAE ImageNet weights; MAE layout)
 teacher      ``mini/teacher``                ``demo-teacher-192``  high resolution, 192/96 px
 student      ``mini/student``                ``demo-loretrack-96`` distilled low resolution, 96/48 px
 baseline     ``mini/baseline``               ``demo-baseline-96``  same network as the student, no KD
@@ -29,9 +30,9 @@ PROVENANCE = os.path.join(WEIGHTS_DIR, "demo_weights.json")
 TEACHER_SIZE, STUDENT_SIZE = 192, 96
 NAMES: Dict[str, str] = {"backbone": "demo-backbone", "teacher": f"demo-teacher-{TEACHER_SIZE}",
                          "student": f"demo-loretrack-{STUDENT_SIZE}", "baseline": f"demo-baseline-{STUDENT_SIZE}"}
-RECIPES: Dict[str, str] = {"backbone": "mini/pretrain-track", "teacher": "mini/teacher", "student": "mini/student",
+RECIPES: Dict[str, str] = {"backbone": "mini/pretrain-mae", "teacher": "mini/teacher", "student": "mini/student",
                            "baseline": "mini/baseline"}
-MODES: Dict[str, str] = {"backbone": "train", "teacher": "train", "student": "distill", "baseline": "train"}
+MODES: Dict[str, str] = {"backbone": "pretrain", "teacher": "train", "student": "distill", "baseline": "train"}
 
 
 def weights_path(stage: str) -> str:

@@ -30,7 +30,7 @@ from typing import Dict, List, Optional, Union
 import yaml
 
 from ..config import ConfigError, NetConfig, make_config
-from ..utils.io import read_yaml
+from ..utils.files import read_yaml
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_WEIGHTS_DIR = os.path.join("~", ".cache", "loretrack", "weights")
@@ -169,7 +169,7 @@ def write_tracker_file(path: str, name: str, checkpoint: str, search_factor: flo
                        relative: bool = False, header: str = "") -> str:
     """Write a tracker file (atomically) for ``checkpoint``; ``relative=True`` stores the checkpoint as
     ``./<path relative to the file's folder>`` (for files that travel with their weights)."""
-    from ..utils.io import write_text
+    from ..utils.files import write_text
     ckpt = os.path.abspath(checkpoint)
     if relative:
         ckpt = "./" + os.path.relpath(ckpt, os.path.dirname(os.path.abspath(path)))

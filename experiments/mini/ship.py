@@ -1,6 +1,6 @@
 """Copy the finished runs of the miniature recipe into the package as the shipped models.
 
-    python experiments/mini/ship.py --backbone runs/mini-pretrain-track --teacher runs/mini-teacher \
+    python experiments/mini/ship.py --backbone runs/mini-pretrain-mae --teacher runs/mini-teacher \
         --student runs/mini-student --baseline runs/mini-baseline [--eval-json runs/mini-eval.json]
 
 For each stage (names in loretrack_plugin/shipped.py) it writes
@@ -15,15 +15,16 @@ import json
 import os
 import sys
 
+import torch
 import yaml
 
 from loretrack_plugin import build_net_from_checkpoint, save_checkpoint
 from loretrack_plugin import shipped
 from loretrack_plugin.trackers import write_tracker_file
-from loretrack_plugin.utils.io import write_json
+from loretrack_plugin.utils.files import atomic_path, write_json
 
 DESCRIPTIONS = {
-    "backbone": "ViT 256/6 pre-trained by self-supervised random-box tracking on real frames",
+    "backbone": "ViT 256/6 pre-trained as a masked autoencoder on real frames (MAE layout)",
     "teacher": "demo teacher: ViT 256/6 at 192/96 px, fine-tuned from demo-backbone (mini recipe)",
     "student": "demo LoReTrack: ViT 256/6 at 96/48 px, QKV-KD + Disc-KD from demo-teacher-192 (mini recipe)",
     "baseline": "demo baseline: ViT 256/6 at 96/48 px, same samples as demo-loretrack-96, no distillation",
@@ -54,6 +55,15 @@ def run_record(run_dir):
             "final_train": stats.get("train"), "final_val": stats.get("val")}
 
 
+def mae_record(run_dir):
+    """What a finished MAE pre-training run says about itself."""
+    with open(os.path.join(run_dir, "stats.json")) as f:
+        stats = json.load(f)
+    return {"method": "mae", "steps": stats["steps"], "samples": stats["steps"] * stats["options"]["batch_size"],
+            "train_seconds": round(stats["seconds"]), "options": stats["options"], "net_config": stats["net_config"],
+            "loss_first_50": stats["loss_first_50"], "loss_last_50": stats["loss_last_50"]}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for stage in shipped.NAMES:
@@ -67,13 +77,22 @@ def main(argv=None):
             record["commands"] = [line.rstrip("\n") for line in f if line.strip()]
     for stage, name in shipped.NAMES.items():
         run_dir = getattr(args, stage)
-        rec = run_record(run_dir)
-        net = build_net_from_checkpoint(rec["checkpoint"]).half()
-        path = save_checkpoint(net, shipped.weights_path(stage), epoch=rec["epochs"])
+        if os.path.isfile(os.path.join(run_dir, "backbone.pth")):  # an MAE pre-training run
+            rec = mae_record(run_dir)
+            path = shipped.weights_path(stage)
+            obj = torch.load(os.path.join(run_dir, "backbone.pth"), map_location="cpu", weights_only=False)
+            obj["model"] = {k: v.half() if v.is_floating_point() else v for k, v in obj["model"].items()}
+            with atomic_path(path) as tmp:
+                torch.save(obj, tmp)
+        else:
+            rec = run_record(run_dir)
+            net = build_net_from_checkpoint(rec["checkpoint"]).half()
+            path = save_checkpoint(net, shipped.weights_path(stage), epoch=rec["epochs"])
         rel = os.path.relpath(path, os.path.dirname(shipped.WEIGHTS_DIR))
         record["files"][name] = {"file": rel, "sha256": sha256(path), "bytes": os.path.getsize(path),
-                                 "stage": stage, "dtype": "float16"}
+                                 "stage": stage}
         record["runs"][name] = {k: v for k, v in rec.items() if k != "checkpoint"}
+        record["files"][name]["dtype"] = "float16"
         record["runs"][name]["run_dir"] = os.path.abspath(run_dir)
         if stage != "backbone":
             write_tracker_file(os.path.join(os.path.dirname(shipped.WEIGHTS_DIR), f"{name}.yaml"), name, path,

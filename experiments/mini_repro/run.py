@@ -32,7 +32,6 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(HERE))), "shared", "data")
-FACTORS = (4.0, 2.0)  # search and template factors of the miniature recipe
 VARIANTS = {"qkv": {"disc": {"weight": 0.0}}, "disc": {"qkv": {"weight": 0.0}}}
 LABELS = {"baseline": "baseline (no KD)", "student": "LoReTrack (QKV-KD + Disc-KD)", "qkv": "+QKV-KD only",
           "disc": "+Disc-KD only"}
@@ -66,7 +65,7 @@ def main(argv=None) -> int:
     from loretrack_plugin.report.seeds import gain_with_spread, mean_std
     from loretrack_plugin.train.config import load_config
     from loretrack_plugin.train.trainer import Trainer
-    from loretrack_plugin.utils.io import write_json, write_text
+    from loretrack_plugin.utils.files import write_json, write_text
 
     out = os.path.abspath(args.out)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
@@ -108,10 +107,12 @@ def main(argv=None) -> int:
         print(f"{kind}-s{seed}: {res['steps']} steps in {time.time() - t0:.0f} s", flush=True)
         return res["checkpoint"]
 
+    crops = load_config(recipe_path("mini/student"))["data"]  # every stage of the recipe shares its crops
+    factors = (crops["search"]["factor"], crops["template"]["factor"])
     kinds = ["baseline", "student"] + variants
     refs = [TrackerRef(ref="static-box", name="static-box")]
     tpath = write_tracker_file(os.path.join(out, "trackers", "teacher-192.yaml"), "teacher-192", teacher,
-                               FACTORS[0], FACTORS[1], "shipped frozen teacher", "eager", args.threads)
+                               *factors, "shipped frozen teacher", "eager", args.threads)
     refs.append(TrackerRef(ref=tpath, name="teacher-192", checkpoint=teacher, threads=args.threads))
     for seed in seeds:
         for kind in kinds:
@@ -119,7 +120,7 @@ def main(argv=None) -> int:
             ckpt = run(kind, recipe, seed, VARIANTS.get(kind))
             name = f"{kind}@s{seed}"
             path = write_tracker_file(os.path.join(out, "trackers", f"{kind}-s{seed}.yaml"), name, ckpt,
-                                      FACTORS[0], FACTORS[1], LABELS[kind], "eager", args.threads)
+                                      *factors, LABELS[kind], "eager", args.threads)
             refs.append(TrackerRef(ref=path, name=name, checkpoint=os.path.abspath(ckpt), threads=args.threads))
 
     res = evaluate("otb-dir", args.eval_data, refs, result_dir=os.path.join(out, "results"),

@@ -29,7 +29,7 @@ def add_arguments(p):
 
 
 def _load(args):
-    from ..tracking.benchmark import random_net
+    from ..tracking.backend_comparison import random_net
     from ..trackers import load_tracker_net, get_spec
     spec = get_spec(args.tracker)
     ckpt = args.checkpoint if args.checkpoint is not None else spec.checkpoint
@@ -45,10 +45,10 @@ def run(args) -> int:
     import torch
 
     from ..tracking.backends import check_backend_name
-    from ..tracking.benchmark import (check_peaks, cpu_summary, format_peak_checks, format_timings,
+    from ..tracking.backend_comparison import (check_peaks, cpu_summary, format_peak_checks, format_timings,
                                       synthetic_frames, time_backends)
-    from ..tracking.sequence import list_otb_sequences, load_otb_sequence, read_rgb
-    from ..utils.io import write_json
+    from ..formats import list_otb_sequences, load_otb_sequence, read_rgb
+    from ..utils.files import write_json
 
     try:
         backends = [check_backend_name(b.strip()) for b in args.backends.split(",") if b.strip()]

@@ -7,7 +7,7 @@ HELP = "write a synthetic benchmark (textured moving targets) in the LaSOT, GOT-
 
 
 def add_arguments(p):
-    from ..datasets import LAYOUTS
+    from ..synthetic import LAYOUTS
     p.add_argument("--layout", required=True, choices=LAYOUTS)
     p.add_argument("--out", required=True, help="dataset root to write (for vot: the workspace's sequences/ folder)")
     p.add_argument("--sequences", type=int, default=4, help="sequences per split [%(default)s]")
@@ -20,7 +20,7 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from ..datasets import make_dataset
+    from ..synthetic import make_dataset
     size = None
     if args.size:
         try:

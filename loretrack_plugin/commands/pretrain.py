@@ -23,7 +23,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..config import NetConfig
     from ..train.config import load_config, net_kwargs
-    from ..train.mae import pretrain_mae
+    from ..train.mae import frame_sources, pretrain_mae
     from .train import real_data_override
     extra = list(args.overrides) + real_data_override(args.real_data, pairs=("video",))
     if args.output_dir:
@@ -32,11 +32,7 @@ def run(args) -> int:
     if cfg["run"]["threads"]:
         import torch
         torch.set_num_threads(int(cfg["run"]["threads"]))
-    datasets = []  # the frames of every training dataset, each folder once (pair modes do not matter here)
-    for d in cfg["data"]["train"]["datasets"]:
-        d = {k: v for k, v in d.items() if k not in ("weight", "pairs", "pair_options", "generate", "optional")}
-        if d not in datasets:
-            datasets.append(d)
+    datasets = frame_sources(cfg["data"]["train"]["datasets"])
     stats = pretrain_mae(NetConfig(**net_kwargs(cfg["model"])), datasets, cfg["run"]["output_dir"], cfg["mae"],
                          seed=cfg["run"]["seed"], resume=not args.fresh, progress=not args.no_progress,
                          max_steps=args.max_steps, num_workers=int(cfg["data"]["num_workers"]))

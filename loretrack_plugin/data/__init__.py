@@ -1,5 +1,5 @@
 """Training data: dataset readers, the causal pair sampler, STARK-style processing and labels."""
-from .datasets import (READERS, Coco, CorruptImageError, Got10k, Lasot, OtbFolder, SequenceInfo, TrackingDataset,
+from .readers import (READERS, Coco, CorruptImageError, Got10k, Lasot, OtbFolder, SequenceInfo, TrackingDataset,
                        TrackingNet, build_dataset, read_boxes, read_rgb)
 from .labels import gaussian_heatmap, gaussian_radius
 from .processing import CropSpec, PairProcessing

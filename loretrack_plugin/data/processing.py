@@ -27,10 +27,9 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
+from ..config import PATCH
 from ..tracking.crop import box_to_crop, sample_target
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from ..tracking.inputs import IMAGENET_MEAN, IMAGENET_STD, normalise
 
 
 @dataclass(frozen=True)
@@ -67,13 +66,12 @@ class PairProcessing:
 
     def __init__(self, template: CropSpec, search: CropSpec, train: bool = True, grayscale_prob: float = 0.05,
                  flip_prob: float = 0.5, crop_flip_prob: float = 0.5, brightness_jitter: float = 0.2,
-                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD, stride: int = 16):
+                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD, stride: int = PATCH):
         self.template, self.search = template, search
         self.train = train
         self.grayscale_prob, self.flip_prob = grayscale_prob, flip_prob
         self.crop_flip_prob, self.brightness_jitter = crop_flip_prob, brightness_jitter
-        self.mean = np.asarray(mean, np.float32).reshape(3, 1, 1)
-        self.std = np.asarray(std, np.float32).reshape(3, 1, 1)
+        self.mean, self.std = tuple(mean), tuple(std)
         self.stride = stride
 
     def __call__(self, rng: np.random.Generator, template_frame: np.ndarray, template_box: np.ndarray,
@@ -113,5 +111,5 @@ class PairProcessing:
             img = img / 255.0
         if pad.all() or pad[::self.stride, ::self.stride].all():
             return None
-        img = (img - self.mean) / self.std
+        img = normalise(img, axis=-3, mean=self.mean, std=self.std)
         return np.ascontiguousarray(img, dtype=np.float32), gt.astype(np.float32)

@@ -24,7 +24,7 @@ from typing import Dict, Iterator, List, Optional, Sequence
 import numpy as np
 import torch
 
-from .datasets import CorruptImageError, TrackingDataset
+from .readers import CorruptImageError, TrackingDataset
 from .processing import PairProcessing
 
 log = logging.getLogger("loretrack")

@@ -5,7 +5,7 @@
   offline variants of got10k's OTB, UAV123, NfS and GOT-10k experiments (subclasses of got10k's);
 * :mod:`.static_box` -- the built-in ``static-box`` tracker (first box kept): the floor of every report;
 * :mod:`.metrics` -- got10k-master and pytracking formulas;
-* :mod:`.datasets` -- benchmark readers with layout checks and partial-dataset handling.
+* :mod:`.benchmark_readers` -- benchmark readers with layout checks and partial-dataset handling.
 """
 from .api import EvalResult, evaluate
 from .benchmarks import BENCHMARKS, Benchmark, get_benchmark

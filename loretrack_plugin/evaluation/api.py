@@ -15,9 +15,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..utils.io import check_writable
+from ..utils.files import check_writable
 from .benchmarks import Benchmark, get_benchmark
-from .datasets import quiet, warn_missing
+from .benchmark_readers import quiet, warn_missing
 from .runner import (RunSummary, Task, TrackerRef, is_complete, result_paths, run_tasks, shard_sequences)
 from .summary import build_metrics, write_metrics
 
@@ -91,18 +91,15 @@ def _load_all(exp, names: Sequence[str]) -> Dict[str, Tuple[List[str], list]]:
 def _check_first_box(ds, seq: str, first_frame: str, box) -> None:
     """The initial box must be a box inside the first frame: one error naming the annotation file,
     before anything runs (every tracker would fail on it)."""
-    from PIL import Image
-
+    from ..formats import CorruptImageError, image_size
     from ..tracking.inputs import check_init_box
     i = ds.index(seq)
     files = getattr(ds, "anno_files", None)
     source = files[i] if files and i < len(files) else ds.seq_dirs[i]
     try:
-        with Image.open(first_frame) as im:
-            width, height = im.size
-    except Exception as e:  # noqa: BLE001 - any decoder failure: name the file
-        raise ValueError(f"sequence {seq}: cannot read its first frame {first_frame} "
-                         f"({type(e).__name__}: {e})") from None
+        width, height = image_size(first_frame)
+    except CorruptImageError as e:
+        raise ValueError(f"sequence {seq}: {e}") from None
     try:
         check_init_box(box, height, width)
     except ValueError as e:

@@ -28,10 +28,10 @@ from typing import Dict, List, Sequence
 import numpy as np
 from got10k.experiments import ExperimentGOT10k, ExperimentNfS, ExperimentOTB, ExperimentUAV123
 
-from ..utils.io import atomic_path, write_json
+from ..utils.files import atomic_path, write_json
 from . import metrics as M
-from .datasets import (LaSOTDataset, OTBDirDataset, TrackingNetTest, got10k_dataset, nfs_dataset, otb_dataset,
-                       quiet, uav123_dataset)
+from .benchmark_readers import (LaSOTDataset, OTBDirDataset, TrackingNetTest, got10k_dataset, nfs_dataset,
+                                otb_dataset, quiet, uav123_dataset)
 
 log = logging.getLogger("loretrack")
 

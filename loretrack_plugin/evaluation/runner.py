@@ -35,7 +35,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..utils.io import WriteError, atomic_open, write_json
+from ..formats import CorruptImageError, read_rgb
+from ..utils.files import WriteError, atomic_open, write_json
 from .static_box import FACTORY as STATIC_BOX_FACTORY
 from .static_box import STATIC_BOX, StaticBoxTracker, static_box_ref
 
@@ -179,36 +180,18 @@ def write_results(records: Sequence[str], time_file: str, boxes: Sequence[np.nda
 
 # ------------------------------------------------------------------------------------- running
 
-class FrameError(ValueError):
-    """A frame of a sequence that cannot be read or decoded; the message names the file."""
-
-
-def _reason(e: BaseException, path: str) -> str:
-    """``e`` as a short reason, without repeating ``path``."""
-    if isinstance(e, OSError) and e.strerror:
-        return e.strerror
-    text = " ".join(str(e).replace(f"'{path}'", "").replace(path, "").split()).strip(" :")
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
-
-
 def read_frame(path: str):
-    """A frame file -> RGB PIL image. 8-bit modes convert as in got10k (``convert('RGB')``); 16-bit and
-    32-bit integer frames are scaled to 8 bits (:func:`~loretrack_plugin.tracking.inputs.to_rgb_uint8`)
-    instead of being clipped to white. A file that cannot be decoded raises :class:`FrameError` naming it."""
+    """A frame file -> RGB PIL image, decoded as got10k decodes it
+    (:func:`loretrack_plugin.formats.read_rgb` with the Pillow decoder: 16- and 32-bit frames are
+    scaled to 8 bits instead of being clipped to white). A frame that cannot be read raises
+    :class:`~loretrack_plugin.formats.CorruptImageError` naming it."""
     from PIL import Image
-    try:
-        with Image.open(path) as im:
-            if im.mode in ("RGB", "RGBA", "L", "P", "CMYK", "YCbCr", "LA", "1"):
-                return im.convert("RGB")
-            from ..tracking.inputs import to_rgb_uint8
-            return Image.fromarray(to_rgb_uint8(im))
-    except Exception as e:  # noqa: BLE001 - truncated, corrupt, missing, unsupported: one message naming the file
-        raise FrameError(f"cannot read frame {path} ({_reason(e, path)})") from e
+    return Image.fromarray(read_rgb(path, decoder="pil"))
 
 
 def describe_error(e: BaseException) -> str:
     """One line for a failed task: input errors name their file already; others get their type."""
-    return str(e) if isinstance(e, (FrameError, WriteError)) else f"{type(e).__name__}: {e}"
+    return str(e) if isinstance(e, (CorruptImageError, WriteError)) else f"{type(e).__name__}: {e}"
 
 
 def track_sequence(tracker, img_files: Sequence[str], box, on_frame: Optional[Callable[[], None]] = None):

@@ -24,7 +24,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..utils.io import write_json
+from ..utils.files import write_json
 from . import metrics as M
 from .benchmarks import Benchmark
 from .runner import result_paths

@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import DropPath, Mlp, PatchEmbed, trunc_normal_
 
-from ..config import NetConfig
+from ..config import PATCH, NetConfig
 
 LayerNorm = partial(nn.LayerNorm, eps=1e-6)
 
@@ -122,7 +122,7 @@ class OneStreamViT(nn.Module):
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + cfg.pretrain_grid ** 2, C))  # unused ImageNet table
         self.pos_embed_z = nn.Parameter(torch.zeros(1, cfg.num_template_tokens, C))
         self.pos_embed_x = nn.Parameter(torch.zeros(1, cfg.num_search_tokens, C))
-        self.patch_embed = PatchEmbed(img_size=None, patch_size=16, in_chans=3, embed_dim=C)
+        self.patch_embed = PatchEmbed(img_size=None, patch_size=PATCH, in_chans=3, embed_dim=C)
         dpr = torch.linspace(0, cfg.drop_path_rate, cfg.depth).tolist()
         self.blocks = nn.ModuleList(Block(C, cfg.num_heads, cfg.mlp_ratio, dpr[i]) for i in range(cfg.depth))
         self.norm = LayerNorm(C)

@@ -10,7 +10,7 @@ import statistics
 import tempfile
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from ..utils.io import write_json, write_text
+from ..utils.files import write_json, write_text
 from ..version import __version__
 from . import plots
 from .compute import COMPUTE_KEYS, profile_networks

@@ -42,7 +42,7 @@ def profile_networks(networks: Mapping[str, Optional[dict]], progress: bool = Tr
             by_cfg.setdefault(json.dumps(net, sort_keys=True, default=str), []).append(name)
     if not by_cfg:
         return out
-    from ..profile import profile_config
+    from ..profiling import profile_config
     for key, names in tqdm(list(by_cfg.items()), desc="profiling networks", unit="net", disable=not progress):
         try:
             prof = profile_config(_config(json.loads(key)), latency=False)

@@ -3,8 +3,8 @@
 Python API::
 
     from loretrack_plugin.train import train, distill
-    teacher = train("experiments/tiny/teacher.yaml")                      # -> {'checkpoint': ..., ...}
-    student = distill("experiments/tiny/student.yaml", teacher["checkpoint"])
+    teacher = train("loretrack_plugin/recipes/mini/teacher.yaml")          # -> {'checkpoint': ..., ...}
+    student = distill("loretrack_plugin/recipes/mini/student.yaml", teacher["checkpoint"])
 """
 from .actor import DistillActor, TrackingActor
 from .config import DEFAULTS, ConfigError, load_config

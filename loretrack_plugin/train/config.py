@@ -20,12 +20,20 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Union
 
 import yaml
 
+from ..config import ARCH_FIELDS, NET_FIELDS, ConfigError, NetConfig, default_template_size
+
+
+def _net_section(fields, **values) -> Dict[str, Any]:
+    """``{field: NetConfig's default}`` for ``fields`` (lists for tuples), updated with ``values``."""
+    defaults = NetConfig().to_dict()
+    return {k: values.get(k, defaults[k]) for k in fields}
+
+
 DEFAULTS: Dict[str, Any] = {
     "name": "run",
     "model": {
-        "search_size": 256, "template_size": None, "embed_dim": 768, "depth": 12, "num_heads": 12,
-        "mlp_ratio": 4.0, "head_channels": 256, "drop_path_rate": 0.1, "ce_loc": [], "ce_keep_ratio": 0.7,
-        "pretrain_img_size": 224,
+        # every NetConfig field; template_size None = half the search size (default_template_size)
+        **_net_section(NET_FIELDS, template_size=None, drop_path_rate=0.1),
         "init": None,            # MAE weights ({'model': ...}) or a tracker checkpoint; None = random init
         "freeze_bn": False,      # keep the head's BatchNorm in eval mode (running statistics)
         "score_prior": None,     # initial score-map probability (CenterNet bias init, helps from-scratch runs);
@@ -33,8 +41,7 @@ DEFAULTS: Dict[str, Any] = {
     },
     "teacher": {
         "checkpoint": None,      # --teacher overrides it
-        "search_size": 384, "template_size": 192, "embed_dim": 768, "depth": 12, "num_heads": 12,
-        "mlp_ratio": 4.0, "head_channels": 256,
+        **_net_section(ARCH_FIELDS, search_size=384, template_size=192),  # checked against the checkpoint
         "forward": "inference",  # inference (torch.inference_mode) | no_grad | autograd (frozen params)
     },
     "data": {
@@ -79,10 +86,6 @@ DEFAULTS: Dict[str, Any] = {
 
 TEACHER_FORWARD = ("inference", "no_grad", "autograd")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-class ConfigError(ValueError):
-    """A training configuration that is malformed or inconsistent."""
 
 
 def expand_vars(value: Any) -> Any:
@@ -197,6 +200,7 @@ def load_config(config: Union[str, os.PathLike, Mapping, None] = None, overrides
     elif isinstance(config, Mapping):
         raw, source = copy.deepcopy(dict(config)), "<dict>"
         raw.pop("base", None)
+        raw.pop("_source", None)  # a config this function returned before
     else:
         source = os.fspath(config)
         raw = _read_yaml(source)
@@ -213,10 +217,9 @@ def load_config(config: Union[str, os.PathLike, Mapping, None] = None, overrides
 
 def validate(cfg: dict) -> None:
     m, o, d = cfg["model"], cfg["optim"], cfg["data"]
-    if m["template_size"] is None:
-        m["template_size"] = m["search_size"] // 2
-    if cfg["teacher"]["template_size"] is None:
-        cfg["teacher"]["template_size"] = cfg["teacher"]["search_size"] // 2
+    for net in (m, cfg["teacher"]):
+        if net["template_size"] is None:
+            net["template_size"] = default_template_size(net["search_size"])
     if cfg["teacher"]["forward"] not in TEACHER_FORWARD:
         raise ConfigError(f"teacher.forward={cfg['teacher']['forward']!r}: expected one of {TEACHER_FORWARD}")
     for key in ("batch_size", "epochs"):
@@ -235,10 +238,8 @@ def validate(cfg: dict) -> None:
 
 
 def net_kwargs(section: Mapping) -> dict:
-    """NetConfig keyword arguments from a ``model:`` or ``teacher:`` section."""
-    keys = ("search_size", "template_size", "embed_dim", "depth", "num_heads", "mlp_ratio", "head_channels",
-            "drop_path_rate", "ce_loc", "ce_keep_ratio", "pretrain_img_size")
-    out = {k: section[k] for k in keys if k in section}
+    """NetConfig keyword arguments from a ``model:`` or ``teacher:`` section (the NetConfig fields it gives)."""
+    out = {k: section[k] for k in NET_FIELDS if k in section}
     if "ce_loc" in out:
         out["ce_loc"] = tuple(out["ce_loc"] or ())
     return out

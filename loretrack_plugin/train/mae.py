@@ -34,10 +34,10 @@ import torch
 import torch.nn as nn
 
 from ..config import PATCH, NetConfig
-from ..data.datasets import CorruptImageError, TrackingDataset, build_dataset
-from ..data.processing import IMAGENET_MEAN, IMAGENET_STD
+from ..data.readers import CorruptImageError, TrackingDataset, build_dataset
 from ..models.vit import Block, LayerNorm, OneStreamViT
-from ..utils.io import atomic_path, write_json
+from ..tracking.inputs import normalise
+from ..utils.files import atomic_path, write_json
 
 log = logging.getLogger("loretrack")
 
@@ -151,8 +151,6 @@ class FrameCrops(torch.utils.data.Dataset):
         if not self.frames:
             raise ValueError("MAE pre-training: the datasets hold no frame")
         self.img_size, self.seed, self.scale, self.ratio = int(img_size), int(seed), scale, ratio
-        self.mean = np.asarray(IMAGENET_MEAN, np.float32).reshape(3, 1, 1)
-        self.std = np.asarray(IMAGENET_STD, np.float32).reshape(3, 1, 1)
 
     def __len__(self):
         return len(self.frames)
@@ -184,8 +182,19 @@ class FrameCrops(torch.utils.data.Dataset):
                 log.warning("MAE pre-training: skipped an unreadable frame: %s", e.path)
                 continue
             x = self.crop(img, rng).astype(np.float32).transpose(2, 0, 1) / 255.0
-            return torch.from_numpy(np.ascontiguousarray((x - self.mean) / self.std))
+            return torch.from_numpy(np.ascontiguousarray(normalise(x, axis=-3)))
         raise RuntimeError(f"MAE pre-training: 20 unreadable frames in a row (sample {index})")
+
+
+def frame_sources(dataset_specs: Iterable[Mapping]) -> list:
+    """The frames of a config's training datasets, each folder once: pair modes, weights and
+    generation options do not matter to frame-level pre-training."""
+    out = []
+    for d in dataset_specs:
+        d = {k: v for k, v in dict(d).items() if k not in ("weight", "pairs", "pair_options", "generate", "optional")}
+        if d not in out:
+            out.append(d)
+    return out
 
 
 def cosine_lr(step: int, total: int, warmup: int, base: float, floor: float = 0.0) -> float:

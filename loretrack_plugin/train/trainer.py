@@ -41,19 +41,17 @@ import torch.nn as nn
 
 from ..checkpoint import extract_state_dict, infer_config, load_checkpoint, read_checkpoint_file, save_checkpoint
 from .. import shipped
-from ..config import NetConfig
-from ..data.datasets import build_dataset
+from ..config import ARCH_FIELDS, NetConfig
+from ..data.readers import build_dataset
 from ..data.processing import CropSpec, PairProcessing
 from ..data.sampler import PairSampler, ShardedBatches, collate, worker_init
 from ..models.net import TrackerNet
-from ..utils.io import atomic_path, write_json, write_text
+from ..utils.files import atomic_path, write_json, write_text
 from . import distributed as ddp
 from .actor import DistillActor, TrackingActor
 from .config import ConfigError, dump_config, load_config, net_kwargs
 
 log = logging.getLogger("loretrack")
-
-ARCH_FIELDS = ("search_size", "template_size", "embed_dim", "depth", "num_heads", "mlp_ratio", "head_channels")
 
 
 class NonFiniteLossError(RuntimeError):
@@ -238,12 +236,12 @@ def _ensure_generated(layout: str, root: str, gen: Mapping, info: ddp.DistInfo) 
 
 
 def _generate(layout: str, root: str, gen: Mapping) -> None:
-    """Create a synthetic dataset in ``layout`` at ``root`` (the tiny CPU recipe needs no download).
+    """Create a synthetic dataset in ``layout`` at ``root`` (a recipe with generated data needs no download).
 
     ``gen``: ``sequences``, ``frames``, ``seed``, optional ``splits`` (default: the layout's training
-    split) and ``image_size`` [W, H]; see :func:`loretrack_plugin.datasets.make_dataset`.
+    split) and ``image_size`` [W, H]; see :func:`loretrack_plugin.synthetic.make_dataset`.
     """
-    from ..datasets import make_dataset  # imported lazily: only recipes with generated data need it
+    from ..synthetic import make_dataset  # imported lazily: only recipes with generated data need it
     unknown = sorted(set(gen) - {"sequences", "frames", "seed", "splits", "image_size"})
     if unknown:
         raise ConfigError(f"dataset generate: unknown keys {unknown}")
@@ -277,12 +275,40 @@ class Trainer:
             extra.append({"run": {"output_dir": os.fspath(output_dir)}})
         if teacher is not None:
             extra.append({"teacher": {"checkpoint": os.fspath(teacher)}})
-        self.cfg = cfg = load_config(config, extra)
+        self.cfg = load_config(config, extra)
         self.mode = mode
         self.max_steps = max_steps
-        run = cfg["run"]
-        self.out_dir = run["output_dir"]
+        self.out_dir = self.cfg["run"]["output_dir"]
         self.ckpt_dir = os.path.join(self.out_dir, "checkpoints")
+        # the order matters: the student is initialised from run.seed on every process, then each process
+        # reseeds (drop path) before the teacher and everything after it are built
+        self._setup_processes(progress)
+        self.student = self._build_student()
+        self.teacher = self._build_teacher()
+        self.model = self._wrap_for_processes()
+        self.actor = self._build_actor()
+        self._build_optimiser()
+        self.train_sampler, self.batches, self.loader = self._build_loader("train")
+        self.val_loader = None
+        if self.cfg["data"]["val"]["datasets"]:
+            self.val_sampler, self.val_batches, self.val_loader = self._build_loader("val")
+
+        self.epoch = 0           # completed epochs
+        self.step = 0            # optimiser steps so far
+        self.step_in_epoch = 0   # steps done in the epoch in progress (mid-epoch checkpoints)
+        self.corrupt_count = 0
+        self._corrupt_seen = set()
+        self.history: List[dict] = []
+        self.step_losses: List[float] = []  # total loss of every step run by this object
+        self.writer = None
+        if resume:
+            self.resume(os.path.join(self.ckpt_dir, "latest.pth.tar") if resume is True else resume)
+
+    # ---- construction ------------------------------------------------------------------------
+    def _setup_processes(self, progress: Optional[bool]) -> None:
+        """Threads, the process group and this process's device; warns when ``run.output_dir`` is not
+        shared by every node (only global rank 0 writes checkpoints)."""
+        run = self.cfg["run"]
         if run["threads"]:
             torch.set_num_threads(int(run["threads"]))
         self.dist = ddp.setup(ddp.parse_device(run["device"]).type)
@@ -290,7 +316,6 @@ class Trainer:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = bool(run["cudnn_benchmark"])  # fixed input sizes: autotune once
         self.show_progress = (run["progress"] if progress is None else progress) and self.dist.is_main
-        # multi-node: only global rank 0 writes checkpoints, so every node must see run.output_dir
         self.unshared_ranks = ddp.shared_dir_probe(self.out_dir, self.dist)
         if self.unshared_ranks and self.dist.is_main:
             log.warning("run.output_dir %s is not shared with %s: only global rank 0 writes checkpoints, so --resume "
@@ -298,13 +323,15 @@ class Trainer:
                         "checkpoints to the same path on every node before resuming)", self.out_dir,
                         ddp.describe_ranks(self.unshared_ranks, self.dist))
 
-        # student: identical initialisation on every process, then a per-process RNG (drop path)
+    def _build_student(self) -> TrackerNet:
+        """The trained network: identical initialisation on every process (``run.seed``), ``model.init``
+        weights, the score prior; then a per-process RNG (drop path)."""
+        run, m = self.cfg["run"], self.cfg["model"]
         torch.manual_seed(run["seed"])
-        m = cfg["model"]
-        self.student = TrackerNet(NetConfig(**net_kwargs(m)))
+        student = TrackerNet(NetConfig(**net_kwargs(m)))
         if m["init"]:
             m["init"] = shipped.resolve(m["init"])
-            rep = load_checkpoint(self.student, m["init"])
+            rep = load_checkpoint(student, m["init"])
             for note in rep.notes:
                 log.info("model.init %s: %s", m["init"], note)
         if m["score_prior"] is not None:
@@ -312,35 +339,46 @@ class Trainer:
             if not 0.0 < prior < 1.0:
                 raise ConfigError(f"model.score_prior={prior} must be in (0, 1)")
             with torch.no_grad():
-                self.student.box_head.conv5_ctr.bias.fill_(-math.log((1.0 - prior) / prior))
+                student.box_head.conv5_ctr.bias.fill_(-math.log((1.0 - prior) / prior))
         # the 197-row ImageNet table and the cls token never enter forward (docs/method.md, pitfall P9)
-        for p in (self.student.backbone.cls_token, self.student.backbone.pos_embed):
+        for p in (student.backbone.cls_token, student.backbone.pos_embed):
             p.requires_grad_(False)
-        self.student.to(self.device)
+        student.to(self.device)
         torch.manual_seed(run["seed"] + self.dist.rank)
+        return student
 
-        self.teacher = None
-        if mode == "distill":
-            cfg["teacher"]["checkpoint"] = shipped.resolve(cfg["teacher"]["checkpoint"])
-            self.teacher = build_teacher(cfg["teacher"], cfg["teacher"]["checkpoint"]).to(self.device)
+    def _build_teacher(self) -> Optional[TrackerNet]:
+        """The frozen teacher of ``distill`` (None for ``train``)."""
+        if self.mode != "distill":
+            return None
+        t = self.cfg["teacher"]
+        t["checkpoint"] = shipped.resolve(t["checkpoint"])
+        return build_teacher(t, t["checkpoint"]).to(self.device)
 
-        self.model: nn.Module = self.student
-        if self.dist.enabled:
-            if run["sync_bn"] and self.device.type == "cuda":
-                self.student = nn.SyncBatchNorm.convert_sync_batchnorm(self.student)
-            self.model = nn.parallel.DistributedDataParallel(
-                self.student, device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                find_unused_parameters=bool(run["ddp_find_unused_parameters"]))
+    def _wrap_for_processes(self) -> nn.Module:
+        """The module the actor calls: the student, or its DistributedDataParallel wrapper (SyncBatchNorm
+        when asked, on GPUs) in a multi-process run."""
+        run = self.cfg["run"]
+        if not self.dist.enabled:
+            return self.student
+        if run["sync_bn"] and self.device.type == "cuda":
+            self.student = nn.SyncBatchNorm.convert_sync_batchnorm(self.student)
+        return nn.parallel.DistributedDataParallel(
+            self.student, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+            find_unused_parameters=bool(run["ddp_find_unused_parameters"]))
 
-        L = cfg["loss"]
-        if mode == "distill":
-            self.actor = DistillActor(self.model, self.teacher, L["giou"], L["l1"], L["focal"], L["qkv"], L["disc"],
-                                      antialias=cfg["data"]["student_antialias"],
-                                      teacher_forward=cfg["teacher"]["forward"])
-        else:
-            self.actor = TrackingActor(self.model, L["giou"], L["l1"], L["focal"])
+    def _build_actor(self):
+        L = self.cfg["loss"]
+        if self.mode == "distill":
+            return DistillActor(self.model, self.teacher, L["giou"], L["l1"], L["focal"], L["qkv"], L["disc"],
+                                antialias=self.cfg["data"]["student_antialias"],
+                                teacher_forward=self.cfg["teacher"]["forward"])
+        return TrackingActor(self.model, L["giou"], L["l1"], L["focal"])
 
-        o = cfg["optim"]
+    def _build_optimiser(self) -> None:
+        """AdamW (head at ``lr``, backbone at ``lr * backbone_lr_mult``), StepLR, precision and AMP scaler;
+        warns when the global batch is not ``optim.reference_batch``."""
+        o = self.cfg["optim"]
         head = [p for n, p in self.student.named_parameters() if "backbone" not in n and p.requires_grad]
         backbone = [p for n, p in self.student.named_parameters() if "backbone" in n and p.requires_grad]
         self.optimizer = torch.optim.AdamW([{"params": head, "lr": o["lr"]},
@@ -362,22 +400,6 @@ class Trainer:
                         "scaled: set optim.lr for this batch yourself (linear rule: x%.3g) or set "
                         "optim.reference_batch", self.global_batch, o["batch_size"], _procs(self.dist.world),
                         int(ref), self.global_batch / int(ref))
-
-        self.train_sampler, self.batches, self.loader = self._build_loader("train")
-        self.val_loader = None
-        if cfg["data"]["val"]["datasets"]:
-            self.val_sampler, self.val_batches, self.val_loader = self._build_loader("val")
-
-        self.epoch = 0           # completed epochs
-        self.step = 0            # optimiser steps so far
-        self.step_in_epoch = 0   # steps done in the epoch in progress (mid-epoch checkpoints)
-        self.corrupt_count = 0
-        self._corrupt_seen = set()
-        self.history: List[dict] = []
-        self.step_losses: List[float] = []  # total loss of every step run by this object
-        self.writer = None
-        if resume:
-            self.resume(os.path.join(self.ckpt_dir, "latest.pth.tar") if resume is True else resume)
 
     # ---- data --------------------------------------------------------------------------------
     def crop_specs(self):

@@ -17,7 +17,7 @@ from typing import Dict, Iterable, Optional, Tuple
 
 import yaml
 
-from ..utils.io import read_yaml, write_text
+from ..utils.files import read_yaml, write_text
 
 # The experiment class as seen by a toolkit that can import this package, and as a standalone module
 # copied into the workspace for a toolkit living in another environment (see workspace.install_experiment_module).

@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence
 
 import yaml
 
-from ..utils.io import atomic_path, write_text
+from ..utils.files import atomic_path, write_text
 
 TRAX_MODULE = "loretrack_plugin.trackers.vot_trax"
 ENV_PREFIX = "LORETRACK_VOT_"
@@ -255,7 +255,7 @@ def build_synthetic_sequences(sequences_dir: str, sequences: int = 3, frames: in
 
     Returns ``{sequence name: length}``.
     """
-    from ..datasets import make_dataset
+    from ..synthetic import make_dataset
     make_dataset(layout="vot", out=sequences_dir, sequences=sequences, frames=frames, seed=seed)
     write_anchors(sequences_dir, anchor_spacing, only_missing=True)
     return sequence_lengths(sequences_dir)

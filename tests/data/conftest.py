@@ -6,7 +6,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def synthetic_roots(tmp_path_factory):
-    from loretrack_plugin.datasets import make_dataset
+    from loretrack_plugin.synthetic import make_dataset
     base = tmp_path_factory.mktemp("synthetic")
     roots = {}
     for layout, split in (("got10k", "train"), ("lasot", "train"), ("trackingnet", "train"), ("otb", None)):

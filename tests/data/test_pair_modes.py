@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from loretrack_plugin.data import CropSpec, PairProcessing, PairSampler
-from loretrack_plugin.data.datasets import OtbFolder, RandomBoxes, StillFrames, build_dataset
+from loretrack_plugin.data.readers import OtbFolder, RandomBoxes, StillFrames, build_dataset
 
 
 def test_still_frames_are_one_frame_sequences_of_visible_frames(synthetic_roots):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from loretrack_plugin.datasets import make_dataset
+from loretrack_plugin.synthetic import make_dataset
 from tests.conftest import tiny_net_kwargs
 
 SIZE = (128, 96)

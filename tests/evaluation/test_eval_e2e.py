@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 
 from loretrack_plugin.cli import main
-from loretrack_plugin.datasets.names import otb_names
+from loretrack_plugin.formats.sequence_names import otb_names
 
 OVERALL_KEYS = {"success_score", "precision_score", "normalized_precision_score", "success_rate", "speed_fps",
                 "success_curve", "precision_curve", "normalized_precision_curve", "pytracking"}

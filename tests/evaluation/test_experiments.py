@@ -185,7 +185,7 @@ def test_nfs_layout(tmp_path):
 
 
 def test_lasot_extension(tmp_path):
-    from loretrack_plugin.datasets import make_dataset
+    from loretrack_plugin.synthetic import make_dataset
     make_dataset("lasot", tmp_path / "ext", 2, 20, seed=2, splits="ext", image_size=(96, 72))
     out = evaluate("lasot_ext", str(tmp_path / "ext"), [STATIC], result_dir=str(tmp_path / "r"),
                    report_dir=str(tmp_path / "p"))

@@ -14,7 +14,7 @@ import yaml
 
 from loretrack_plugin import build_net, save_checkpoint
 from loretrack_plugin.cli import main
-from loretrack_plugin.datasets import make_dataset
+from loretrack_plugin.synthetic import make_dataset
 from tests.conftest import tiny_net_kwargs
 
 FRAME_SIZE = (96, 72)   # (W, H) of every synthetic frame

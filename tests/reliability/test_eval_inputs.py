@@ -7,7 +7,7 @@ import os
 import cv2
 import numpy as np
 
-from loretrack_plugin.datasets.names import lasot_names
+from loretrack_plugin.formats.sequence_names import lasot_names
 
 from .catalogue import case
 from .conftest import N_FRAMES, eval_args, files_under, run_cli, temps_under

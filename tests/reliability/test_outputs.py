@@ -9,8 +9,8 @@ import time
 
 import numpy as np
 
-from loretrack_plugin.datasets import make_dataset
-from loretrack_plugin.utils import io
+from loretrack_plugin.synthetic import make_dataset
+from loretrack_plugin.utils import files
 
 from .catalogue import case
 from .conftest import FRAME_SIZE, eval_args, files_under, run_cli, temps_under
@@ -81,7 +81,7 @@ def test_kill_9_in_eval_then_the_same_command_again(tiny, tmp_path):
         assert np.loadtxt(p, delimiter=",").shape == (frames, 4)
     # a kill during a write leaves the writer's temporary file (rarely hit by chance): plant one
     name = sorted(expected)[-1]
-    stale = os.path.join(results, "OTB", tiny.name, f".{name}.{proc.pid}@{io._HOST}.k9x2m4q1.tmp")
+    stale = os.path.join(results, "OTB", tiny.name, f".{name}.{proc.pid}@{files._HOST}.k9x2m4q1.tmp")
     with open(stale, "w") as f:
         f.write("0,0,")
 

@@ -153,7 +153,7 @@ def test_incomplete_tracker_is_flagged_and_compared_on_common_sequences(lasot):
 
 def test_families_and_compute(lasot):
     from loretrack_plugin import NetConfig
-    from loretrack_plugin.profile import profile_config
+    from loretrack_plugin.profiling import profile_config
     with open(os.path.join(lasot["out"], "report.json")) as f:
         rj = json.load(f)
     assert rj["families"] == {"loretrack-64": "student", "loretrack-96": "student", "baseline-64": "baseline",

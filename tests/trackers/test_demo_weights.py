@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from loretrack_plugin.trackers import PACKAGE_DIR, get_spec, list_trackers, make_tracker
-from loretrack_plugin.tracking.sequence import load_otb_sequence, read_rgb
+from loretrack_plugin.formats import load_otb_sequence, read_rgb
 
 RECORD = os.path.join(PACKAGE_DIR, "weights", "demo_weights.json")
 NAMES = ["demo-teacher-128", "demo-baseline-64", "demo-loretrack-64"]

@@ -10,7 +10,7 @@ from PIL import Image
 
 from loretrack_plugin import build_net
 from loretrack_plugin.trackers import build_got10k_tracker, make_tracker
-from loretrack_plugin.tracking.sequence import load_otb_sequence
+from loretrack_plugin.formats import load_otb_sequence
 from tests.conftest import tiny_net_kwargs
 
 

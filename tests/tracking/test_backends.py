@@ -8,7 +8,7 @@ import torch
 from loretrack_plugin import build_net
 from loretrack_plugin.tracking import TrackerCore
 from loretrack_plugin.tracking import backends as B
-from loretrack_plugin.tracking.sequence import load_otb_sequence, read_rgb
+from loretrack_plugin.formats import load_otb_sequence, read_rgb
 from tests.conftest import tiny_net_kwargs
 
 from .test_core import FixedMaps, peaky

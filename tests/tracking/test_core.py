@@ -7,7 +7,7 @@ import torch
 
 from loretrack_plugin import build_net
 from loretrack_plugin.tracking import TrackerCore, sample_target
-from loretrack_plugin.tracking.sequence import load_otb_sequence, read_rgb
+from loretrack_plugin.formats import load_otb_sequence, read_rgb
 from tests.conftest import tiny_net_kwargs
 
 MEAN = np.array([0.485, 0.456, 0.406])

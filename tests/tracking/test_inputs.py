@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from loretrack_plugin.tracking.inputs import check_init_box, normalise_patch, to_rgb_uint8
-from loretrack_plugin.tracking.sequence import list_otb_sequences, load_otb_sequence, read_boxes
+from loretrack_plugin.formats import list_otb_sequences, load_otb_sequence, read_boxes
 
 
 def test_rgb_passes_through():

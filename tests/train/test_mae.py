@@ -11,7 +11,7 @@ from tests.conftest import tiny_net_kwargs
 
 @pytest.fixture(scope="module")
 def synthetic_roots(tmp_path_factory):
-    from loretrack_plugin.datasets import make_dataset
+    from loretrack_plugin.synthetic import make_dataset
     root = str(tmp_path_factory.mktemp("mae") / "otb")
     make_dataset("otb", root, sequences=2, frames=6, seed=1, image_size=(96, 80))
     return {"otb": root}

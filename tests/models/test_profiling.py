@@ -2,7 +2,7 @@ import subprocess
 import sys
 
 from loretrack_plugin.config import make_config
-from loretrack_plugin.profile import count_macs, count_params, profile_config
+from loretrack_plugin.profiling import count_macs, count_params, profile_config
 from loretrack_plugin import build_net
 
 

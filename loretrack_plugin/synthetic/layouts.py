@@ -36,9 +36,9 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
-from ..utils.io import write_text
-from .names import lasot_class, lasot_names, otb_plain_names, spread_over_classes
-from .synthetic import SyntheticSequence, render_sequence
+from ..utils.files import write_text
+from ..formats.sequence_names import lasot_class, lasot_names, otb_plain_names, spread_over_classes
+from .render import SyntheticSequence, render_sequence
 
 LAYOUTS = ("lasot", "got10k", "otb", "vot", "trackingnet")
 DEFAULT_SPLITS = {"lasot": ("test",), "got10k": ("train", "val", "test"), "otb": ("test",), "vot": ("test",),

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from loretrack_plugin.cli import main
-from loretrack_plugin.datasets import make_dataset, render_sequence
-from loretrack_plugin.datasets.names import lasot_names, otb_plain_names
+from loretrack_plugin.synthetic import make_dataset, render_sequence
+from loretrack_plugin.formats.sequence_names import lasot_names, otb_plain_names
 
 SIZE = (96, 72)
 
@@ -86,7 +86,7 @@ def test_vot_layout_read_by_vot_toolkit(tmp_path):
 
 
 def test_trackingnet_layout(tmp_path):
-    from loretrack_plugin.evaluation.datasets import TrackingNetTest
+    from loretrack_plugin.evaluation.benchmark_readers import TrackingNetTest
     info = make_dataset("trackingnet", tmp_path, sequences=2, frames=12, seed=0, image_size=SIZE)
     ds = TrackingNetTest(str(tmp_path))
     assert sorted(ds.seq_names) == sorted(info["splits"]["test"])

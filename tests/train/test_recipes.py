@@ -1,0 +1,79 @@
+"""The miniature recipe that ships with the package, `shipped:` paths and `--real-data`."""
+import os
+
+import pytest
+
+from loretrack_plugin import shipped
+from loretrack_plugin.config import PATCH
+from loretrack_plugin.recipes import recipe_path
+from loretrack_plugin.train.config import Append, load_config
+
+
+def _cfg(name, *over):
+    return load_config(recipe_path(name), list(over))
+
+
+def test_recipes_load_and_keep_the_paper_structure():
+    t, s, b = _cfg("mini/teacher"), _cfg("mini/student"), _cfg("mini/baseline")
+    assert (t["model"]["search_size"], t["model"]["template_size"]) == (192, 96)
+    for c in (s, b):
+        assert (c["model"]["search_size"], c["model"]["template_size"]) == (96, 48)
+        assert c["model"]["search_size"] // PATCH >= 6          # the student sees at least 6x6 tokens
+    assert t["model"]["search_size"] == 2 * s["model"]["search_size"]    # teacher at twice the resolution
+    assert s["teacher"]["search_size"] == t["model"]["search_size"]
+    for key in ("embed_dim", "depth", "num_heads", "head_channels"):
+        assert s["teacher"][key] == t["model"][key] == s["model"][key] == b["model"][key]
+    # student and baseline start from the same backbone and see the same crops
+    assert s["model"]["init"] == b["model"]["init"] == t["model"]["init"] == "shipped:backbone"
+    assert s["data"] == b["data"] and s["optim"] == b["optim"] and s["run"]["seed"] == b["run"]["seed"]
+    # KD weights: the published 0.01 scaled by the ratio of teacher-grid positions (24x24 / 12x12)
+    grid = t["model"]["search_size"] // PATCH
+    assert s["loss"]["qkv"]["weight"] == s["loss"]["disc"]["weight"] == pytest.approx(0.01 * (24 / grid) ** 2)
+    assert _cfg("mini/pretrain-mae")["mae"]["img_size"] % PATCH == 0
+    with pytest.raises(FileNotFoundError, match="shipped: .*mini/student"):
+        recipe_path("mini/nope")
+
+
+def test_student_and_baseline_draw_the_same_samples(tmp_path):
+    from loretrack_plugin import build_net, save_checkpoint
+    from loretrack_plugin.datasets import make_dataset
+    from loretrack_plugin.train import Trainer
+    root = str(tmp_path / "otb")
+    make_dataset("otb", root, sequences=2, frames=24, seed=2, image_size=(160, 120))
+    small = {"embed_dim": 64, "depth": 1, "num_heads": 4, "head_channels": 32}
+    teacher = save_checkpoint(build_net(192, 96, **small), str(tmp_path / "t.pth.tar"))
+    over = {"model": dict(small, init=None), "teacher": dict(small, checkpoint=teacher),
+            "data": {"train": {"datasets": [{"type": "otb", "root": root}], "samples_per_epoch": 16},
+                     "val": {"datasets": []}, "num_workers": 0},
+            "run": {"output_dir": str(tmp_path / "run"), "device": "cpu", "tensorboard": False}}
+    st = Trainer(_cfg("mini/student", over), mode="distill")
+    bl = Trainer(_cfg("mini/baseline", over), mode="train")
+    for i in range(4):
+        a, b = st.train_sampler[i], bl.train_sampler[i]
+        assert a["sample_id"] == b["sample_id"]
+        assert a["search"].shape[-1] == 192 and b["search"].shape[-1] == 96
+        assert (a["search_box"] - b["search_box"]).abs().max() < 0.02  # the same box, normalised in the crop
+
+
+def test_shipped_prefix_and_missing_weights(tmp_path, monkeypatch):
+    assert shipped.resolve("/some/file.pth") == "/some/file.pth"
+    monkeypatch.setattr(shipped, "WEIGHTS_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="shipped teacher weights not found"):
+        shipped.resolve("shipped:teacher")
+    (tmp_path / "demo-teacher-192.pth.tar").write_bytes(b"x")
+    assert shipped.resolve("shipped:teacher") == str(tmp_path / "demo-teacher-192.pth.tar")
+    with pytest.raises(ValueError, match="unknown stage"):
+        shipped.weights_path("nope")
+
+
+def test_real_data_appends_folders(tmp_path):
+    from loretrack_plugin.cli import UserError
+    from loretrack_plugin.commands.train import real_data_override
+    over = real_data_override([str(tmp_path)])
+    cfg = _cfg("mini/baseline", *over)
+    added = cfg["data"]["train"]["datasets"][-2:]
+    assert [d["pairs"] for d in added] == ["video", "still"] and {d["root"] for d in added} == {str(tmp_path)}
+    assert len(cfg["data"]["train"]["datasets"]) == len(_cfg("mini/baseline")["data"]["train"]["datasets"]) + 2
+    with pytest.raises(UserError, match="--real-data .*nope: folder not found"):
+        real_data_override([os.path.join(str(tmp_path), "nope")])
+    assert isinstance(over[0]["data"]["train"]["datasets"], Append)
