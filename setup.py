@@ -31,6 +31,8 @@ INSTALL_REQUIRES = [
     "onnx>=1.15",
     "onnxruntime>=1.17",
     "openvino>=2024.0",
+    # NNCF post-training quantisation for the int8-ov backend (loretrack_plugin/tracking/backends.py)
+    "nncf>=2.14",
 ]
 
 EXTRAS = {

@@ -33,21 +33,14 @@ import os
 import sys
 from typing import Callable, Optional, Sequence, Tuple
 
+from ..formats import read_rgb
+
 log = logging.getLogger("loretrack")
 
 DEFAULT_TRACKER = "loretrack-256"
 ENV = {"tracker": "LORETRACK_VOT_TRACKER", "checkpoint": "LORETRACK_VOT_CHECKPOINT",
        "backend": "LORETRACK_VOT_BACKEND", "threads": "LORETRACK_VOT_THREADS"}
 PROG = "loretrack vot_trax"
-
-
-def read_frame(path: str):
-    """An image file -> (H, W, 3) uint8 RGB; FileNotFoundError naming the file if it cannot be decoded."""
-    import cv2
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(f"cannot read frame {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def _finite_box(box) -> Tuple[float, float, float, float]:
@@ -70,7 +63,7 @@ class Session:
         self.initialized = False
 
     def initialize(self, path: str, box: Sequence[float]) -> Tuple[Tuple[float, ...], float]:
-        image = read_frame(path)
+        image = read_rgb(path)
         if self.tracker is None:
             self.tracker = self._factory()
         self.initialized = False
@@ -81,7 +74,7 @@ class Session:
     def frame(self, path: str) -> Tuple[Tuple[float, ...], float]:
         if not self.initialized:
             raise RuntimeError("frame request before a successful initialize")
-        box, score = self.tracker.update(read_frame(path))
+        box, score = self.tracker.update(read_rgb(path))
         return _finite_box(box), float(score)
 
 

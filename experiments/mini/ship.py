@@ -16,7 +16,6 @@ import os
 import sys
 
 import torch
-import yaml
 
 from loretrack_plugin import build_net_from_checkpoint, save_checkpoint
 from loretrack_plugin import shipped
@@ -40,19 +39,17 @@ def sha256(path):
 
 
 def run_record(run_dir):
-    """What a finished training run says about itself (config, stats, training time)."""
-    with open(os.path.join(run_dir, "config.yaml")) as f:
-        cfg = yaml.safe_load(f)
-    with open(os.path.join(run_dir, "stats.json")) as f:
-        stats = json.load(f)
-    seconds = 0.0
-    spe, B = cfg["data"]["train"]["samples_per_epoch"], cfg["optim"]["batch_size"]
-    for h in stats.get("history", []):
-        if h.get("samples_per_s"):
-            seconds += (spe // B) * B / h["samples_per_s"]
-    return {"config": cfg, "checkpoint": stats["checkpoint"], "epochs": stats["epochs"], "steps": stats["steps"],
-            "samples": stats["steps"] * B, "train_seconds": round(seconds),
-            "final_train": stats.get("train"), "final_val": stats.get("val")}
+    """What a training run says about itself, from its latest checkpoint (so a run that is still
+    going, or was stopped, can be shipped too): config, steps, samples, training time, last stats."""
+    ckpt = os.path.join(run_dir, "checkpoints", "latest.pth.tar")
+    state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    cfg = state["train_config"]
+    B = cfg["optim"]["batch_size"] * state.get("world_size", 1)
+    stats = state.get("stats") or {}
+    sps = stats.get("samples_per_s")
+    return {"config": cfg, "checkpoint": ckpt, "epochs": state.get("epoch"), "steps": state["step"],
+            "samples": state["step"] * B, "train_seconds": round(state["step"] * B / sps) if sps else None,
+            "last_epoch_stats": stats}
 
 
 def mae_record(run_dir):
@@ -67,15 +64,27 @@ def mae_record(run_dir):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for stage in shipped.NAMES:
-        ap.add_argument(f"--{stage}", required=True, metavar="RUN_DIR")
+        ap.add_argument(f"--{stage}", default=None, metavar="RUN_DIR")
     ap.add_argument("--command-log", default=None, help="text file with the commands that made the runs")
     ap.add_argument("--eval-json", default=None, help="evaluation results to store with the record")
+    ap.add_argument("--note", action="append", default=[], metavar="STAGE=TEXT",
+                    help="a remark stored with a stage's record (e.g. that its training continues)")
     args = ap.parse_args(argv)
+    stages = [st for st in shipped.NAMES if getattr(args, st)]
+    if not stages:
+        ap.error("name at least one run folder (--backbone/--teacher/--student/--baseline)")
     record = {"recipe": "loretrack_plugin/recipes/mini", "files": {}, "runs": {}}
+    if os.path.isfile(shipped.PROVENANCE):  # stages not named keep what was shipped before
+        with open(shipped.PROVENANCE) as f:
+            old = json.load(f)
+        if "runs" in old:
+            record.update(old)
+    notes = dict(n.split("=", 1) for n in args.note)
     if args.command_log:
         with open(args.command_log) as f:
             record["commands"] = [line.rstrip("\n") for line in f if line.strip()]
-    for stage, name in shipped.NAMES.items():
+    for stage in stages:
+        name = shipped.NAMES[stage]
         run_dir = getattr(args, stage)
         if os.path.isfile(os.path.join(run_dir, "backbone.pth")):  # an MAE pre-training run
             rec = mae_record(run_dir)
@@ -94,6 +103,8 @@ def main(argv=None):
         record["runs"][name] = {k: v for k, v in rec.items() if k != "checkpoint"}
         record["files"][name]["dtype"] = "float16"
         record["runs"][name]["run_dir"] = os.path.abspath(run_dir)
+        if stage in notes:
+            record["runs"][name]["note"] = notes[stage]
         if stage != "backbone":
             write_tracker_file(os.path.join(os.path.dirname(shipped.WEIGHTS_DIR), f"{name}.yaml"), name, path,
                                4.0, 2.0, DESCRIPTIONS[stage], relative=True,

@@ -24,8 +24,9 @@ from typing import Dict, Iterator, List, Optional, Sequence
 import numpy as np
 import torch
 
-from .readers import CorruptImageError, TrackingDataset
+from ..formats import CorruptImageError
 from .processing import PairProcessing
+from .readers import TrackingDataset
 
 log = logging.getLogger("loretrack")
 

@@ -23,21 +23,33 @@ def clamped_sigmoid(x: torch.Tensor) -> torch.Tensor:
     return torch.clamp(torch.sigmoid(x), min=1e-4, max=1 - 1e-4)
 
 
-def decode_peak(score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torch.Tensor) -> torch.Tensor:
-    """Box at the arg-max cell of ``score_map`` (B,1,F,F): normalised (cx, cy, w, h), shape (B, 4).
+def peak_index(score_map: torch.Tensor) -> torch.Tensor:
+    """Flat index (B, 1) of the maximum of each (B, 1, H, W) map, cells numbered row-major
+    (idx = iy * W + ix); ties go to the first index, like torch.max. The one arg-max of the package:
+    training's :func:`decode_peak` and the tracker's (windowed) peak both use it."""
+    return score_map.flatten(1).argmax(dim=1, keepdim=True)
 
-    cx = (ix + offset_x) / F, cy = (iy + offset_y) / F, (w, h) = size at that cell; cells are
-    numbered row-major (idx = iy * F + ix), ties go to the first index like torch.max.
+
+def decode_cells(index: torch.Tensor, size_map: torch.Tensor, offset_map: torch.Tensor) -> torch.Tensor:
+    """Box at the cells ``index`` (B, 1) (flat, row-major) of the (B, 2, H, W) maps: normalised
+    (cx, cy, w, h), shape (B, 4), in the maps' dtype.
+
+    cx = (ix + offset_x) / W, cy = (iy + offset_y) / H, (w, h) = size at that cell.
     """
-    B, _, Fh, Fw = score_map.shape
-    idx = score_map.flatten(1).argmax(dim=1, keepdim=True)  # (B,1)
-    iy = torch.div(idx, Fw, rounding_mode="floor")
-    ix = idx % Fw
-    gidx = idx.unsqueeze(1).expand(B, 2, 1)
+    B, _, Fh, Fw = size_map.shape
+    iy = torch.div(index, Fw, rounding_mode="floor")
+    ix = index % Fw
+    gidx = index.unsqueeze(1).expand(B, 2, 1)
     size = size_map.flatten(2).gather(2, gidx).squeeze(-1)
     offset = offset_map.flatten(2).gather(2, gidx).squeeze(-1)
     return torch.cat([(ix.to(offset.dtype) + offset[:, :1]) / Fw,
                       (iy.to(offset.dtype) + offset[:, 1:]) / Fh, size], dim=1)
+
+
+def decode_peak(score_map: torch.Tensor, size_map: torch.Tensor, offset_map: torch.Tensor) -> torch.Tensor:
+    """Box at the arg-max cell of ``score_map`` (B,1,F,F): normalised (cx, cy, w, h), shape (B, 4)
+    (:func:`peak_index`, then :func:`decode_cells`)."""
+    return decode_cells(peak_index(score_map), size_map, offset_map)
 
 
 class CenterHead(nn.Module):

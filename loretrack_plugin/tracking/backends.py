@@ -10,8 +10,26 @@ Every backend is a callable ``backend(template, search) -> (score_map, size_map,
 * ``onnxruntime``  ONNX Runtime CPU on a TorchScript-exported ONNX graph (opset 17).
 * ``onednn``       the PyTorch module with every Linear layer run by oneDNN (``mkldnn_linear``).
 * ``bf16``         OpenVINO with bf16 inference precision (needs AVX512-BF16 or AMX). Not exact.
+* ``bf16-autocast`` PyTorch under ``torch.autocast("cpu", bfloat16)``: fp32 weights, Linear layers
+                   run by oneDNN's bf16 kernels (needs AVX512-BF16 or AMX). Not exact.
+* ``bf16-weights`` PyTorch with weights and activations stored in bf16 (oneDNN bf16 GEMMs, no
+                   per-call weight conversion; needs AVX512-BF16 or AMX). Not exact.
+* ``int8``         the default int8 path, :data:`INT8_DEFAULT` (one of the three below). Not exact.
+* ``int8-ort``     ONNX Runtime with dynamic quantisation (``onnxruntime.quantization.quantize_dynamic``:
+                   per-channel int8 weights, activations quantised per call from their own range,
+                   u8 x s8 integer GEMMs in MLAS, VNNI where the CPU has it). No calibration data.
+* ``int8-ov``      OpenVINO after NNCF post-training static quantisation (int8 weights and
+                   activations, ranges calibrated on synthetic tracking crops; u8/i8 x i8 brgemm
+                   kernels: VNNI or AMX-INT8). Fastest int8 path, but the largest score error.
+* ``int8-torch``   PyTorch ``torch.ao`` dynamic quantisation of the Linear layers (qint8 weights,
+                   activations quantised per call; ``torch.backends.quantized.engine`` kernels).
 * ``auto``         the fastest fp32 backend whose maps equal ``eager`` within 1e-5 on the warm-up
                    input (see :data:`AUTO_ORDER` and :func:`loretrack_plugin.tracking.core.TrackerCore`).
+
+Every backend has a ``precision`` (``fp32``, ``bf16`` or ``int8``: the GEMM peak its speed is
+compared with in ``loretrack bench``) and ``engine_info(template, search)``, which says what the
+engine reports about the kernels and instruction sets it ran (see
+:mod:`loretrack_plugin.tracking.hardware`).
 
 Measured with ``loretrack bench --tracker loretrack-128 --threads 1`` (ViT-B/16 at 128/64, random
 weights, one process, calls interleaved) on the 2-core AMD EPYC VM (family 25 model 17 = Zen 4:
@@ -23,13 +41,14 @@ gain about x2.9 and bf16 x5 (docs/cpu-performance.md).
 from __future__ import annotations
 
 import abc
+import collections
 import contextlib
 import copy
 import io
 import logging
 import os
 import warnings
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -39,7 +58,9 @@ log = logging.getLogger("loretrack")
 Maps = Tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 FP32_BACKENDS = ("eager", "openvino", "onnxruntime", "onednn")
-ALL_BACKENDS = FP32_BACKENDS + ("bf16",)
+BF16_BACKENDS = ("bf16", "bf16-autocast", "bf16-weights")
+INT8_BACKENDS = ("int8", "int8-ort", "int8-ov", "int8-torch")
+ALL_BACKENDS = FP32_BACKENDS + BF16_BACKENDS + INT8_BACKENDS
 # tried in this order by ``auto`` (fastest first, measured with `loretrack bench`); eager is the fallback
 AUTO_ORDER = ("openvino", "onnxruntime", "onednn")
 EXACT_TOL = 1e-5
@@ -93,10 +114,41 @@ def set_torch_threads(threads: Optional[int]) -> None:
 class Backend(abc.ABC):
     name = "base"
     exact = True  # expected to equal eager within EXACT_TOL
+    precision = "fp32"  # the GEMM precision whose peak the backend's speed is compared with
 
     @abc.abstractmethod
     def __call__(self, template: torch.Tensor, search: torch.Tensor) -> Maps:
         """(score, size, offset) maps of the network for one template/search pair."""
+
+    def engine_info(self, template: torch.Tensor, search: torch.Tensor) -> Dict[str, object]:
+        """What the engine reports about one call: {'engine', 'isa' (label or None), ...details}.
+
+        PyTorch-based backends run one call with MKL / oneDNN verbose output on (it costs a forward).
+        """
+        return _torch_engine_info(lambda: self(template, search), self.precision)
+
+
+def _torch_engine_info(call: Callable[[], object], precision: str, engine: str = "PyTorch") -> Dict[str, object]:
+    from .hardware import isa_of_kernel, read_cpuinfo, summarise_isa, trace_torch_kernels
+    tr = trace_torch_kernels(call)
+    flags = read_cpuinfo().flags
+    by_lib: Dict[str, Optional[str]] = {}
+    if "mkl" in tr:
+        by_lib["MKL"] = tr["mkl"]["isa"]
+    if "onednn" in tr:
+        # oneDNN's implementation names carry the data type where it matters (``avx512_core_bf16``,
+        # ``jit_int8``); the backend's precision would mislabel its remaining fp32 kernels
+        by_lib["oneDNN"] = summarise_isa(isa_of_kernel(k, None, flags) for k in tr["onednn"]["kernels"])
+    libs = list(by_lib)
+    info: Dict[str, object] = {"engine": engine + (f" ({' + '.join(libs)})" if libs else ""),
+                               "isa": summarise_isa(by_lib.values()), "isa_by_library": by_lib,
+                               "aten_capability": tr.get("aten")}
+    info.update({k: v for k, v in tr.items() if k in ("mkl", "onednn", "error")})
+    if not libs:
+        info["note"] = "no MKL or oneDNN call seen: GEMMs ran in kernels that do not report their ISA"
+    elif info["isa"] is None:
+        info["note"] = "the GEMM library did not name its ISA (MKL does not on non-Intel CPUs)"
+    return info
 
 
 class EagerBackend(Backend):
@@ -177,7 +229,7 @@ class OpenVINOBackend(Backend):
         if precision not in ("f32", "bf16"):
             raise ValueError(f"OpenVINO precision must be f32 or bf16, got {precision!r}")
         if precision == "bf16":
-            self.name, self.exact = "bf16", False
+            self.name, self.exact, self.precision = "bf16", False, "bf16"
             if not cpu_has_bf16():
                 raise BackendError("the bf16 backend needs a CPU with AVX512-BF16 or AMX; this one has neither")
         core = ov.Core()
@@ -196,6 +248,27 @@ class OpenVINOBackend(Backend):
     def __call__(self, template, search):
         self.request.infer({0: template.numpy(), 1: search.numpy()}, share_inputs=True)
         return tuple(torch.from_numpy(self.request.get_output_tensor(i).data.copy()) for i in range(3))
+
+    def engine_info(self, template=None, search=None) -> Dict[str, object]:
+        return _openvino_engine_info(self.compiled)
+
+
+def _openvino_engine_info(compiled) -> Dict[str, object]:
+    """Executed precisions and kernels of the heavy layers, from OpenVINO's runtime model."""
+    from .hardware import isa_of_kernel, openvino_capabilities, read_cpuinfo, summarise_isa
+    info = {"engine": "OpenVINO CPU plugin", "capabilities": openvino_capabilities()}
+    try:
+        from .hardware import openvino_exec_info
+        ex = openvino_exec_info(compiled)
+    except Exception as e:
+        info.update(isa=None, note=f"runtime model unavailable ({type(e).__name__}: {e})")
+        return info
+    flags = read_cpuinfo().flags
+    info.update(ex)
+    info["isa"] = summarise_isa(isa_of_kernel(k, prec, flags) for k, prec, _ in ex["kernel_precisions"])
+    with contextlib.suppress(Exception):
+        info["inference_precision"] = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
+    return info
 
 
 def convert_openvino(net: nn.Module):
@@ -248,6 +321,187 @@ class ONNXRuntimeBackend(Backend):
         feeds = {self.input_names[0]: template.numpy(), self.input_names[1]: search.numpy()}
         return tuple(torch.from_numpy(o) for o in self.session.run(None, feeds))
 
+    def engine_info(self, template=None, search=None) -> Dict[str, object]:
+        return {"engine": "ONNX Runtime CPU (MLAS)", "isa": None,
+                "note": "ONNX Runtime does not report which MLAS kernels (ISA) it dispatched"}
+
+
+def cpu_native_bf16() -> bool:
+    """True when /proc/cpuinfo lists AVX512-BF16 or AMX-BF16 (PyTorch would otherwise emulate bf16)."""
+    from .hardware import native_bf16, read_cpuinfo
+    return native_bf16(read_cpuinfo().flags)
+
+
+class TorchBF16Backend(Backend):
+    """PyTorch in bf16 through oneDNN's bf16 GEMMs.
+
+    ``mode="autocast"`` keeps fp32 weights and runs the forward under ``torch.autocast("cpu",
+    bfloat16)`` (Linear/matmul inputs and weights converted per call); ``mode="weights"`` stores the
+    network in bf16 once and feeds bf16 inputs (no per-call conversion; LayerNorm/softmax also in
+    bf16). Outputs are returned as float32.
+    """
+    exact = False
+    precision = "bf16"
+
+    def __init__(self, net: nn.Module, threads: Optional[int] = None, mode: str = "autocast"):
+        if mode not in ("autocast", "weights"):
+            raise ValueError(f"bf16 torch mode must be autocast or weights, got {mode!r}")
+        if not cpu_native_bf16():
+            raise BackendError("the bf16 backends need a CPU with AVX512-BF16 or AMX; this one has neither")
+        set_torch_threads(threads)
+        self.name, self.mode = f"bf16-{mode}", mode
+        self.net = copy.deepcopy(net).eval()
+        if mode == "weights":
+            self.net = self.net.to(torch.bfloat16)
+
+    def __call__(self, template, search):
+        with torch.inference_mode():
+            if self.mode == "weights":
+                out = self.net(template.to(torch.bfloat16), search.to(torch.bfloat16))
+            else:
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    out = self.net(template, search)
+        return tuple(out[k].float() for k in OUTPUT_NAMES)
+
+
+class TorchInt8Backend(Backend):
+    """``torch.ao`` dynamic quantisation: every ``nn.Linear`` with per-tensor qint8 weights, the
+    activations quantised per call from their own range (no calibration data)."""
+    name = "int8-torch"
+    exact = False
+    precision = "int8"
+
+    def __init__(self, net: nn.Module, threads: Optional[int] = None):
+        set_torch_threads(threads)
+        try:
+            from torch.ao.quantization import quantize_dynamic
+        except ImportError as e:  # pragma: no cover - removed from a future PyTorch
+            raise BackendError(f"torch.ao.quantization is unavailable ({e})") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notice
+            self.net = quantize_dynamic(copy.deepcopy(net).eval(), {nn.Linear}, dtype=torch.qint8)
+        self.engine = str(torch.backends.quantized.engine)
+
+    def __call__(self, template, search):
+        with torch.inference_mode():
+            out = self.net(template, search)
+        return tuple(out[k].float() for k in OUTPUT_NAMES)
+
+    def engine_info(self, template, search) -> Dict[str, object]:
+        info = _torch_engine_info(lambda: self(template, search), "int8",
+                                  engine=f"PyTorch quantized engine {self.engine!r}")
+        info["note"] = (f"the int8 Linear kernels of torch.backends.quantized.engine={self.engine!r} (FBGEMM) do "
+                        "not report their ISA; MKL/oneDNN lines, if any, are the remaining fp32 ops")
+        return info
+
+
+class ONNXRuntimeInt8Backend(ONNXRuntimeBackend):
+    """ONNX Runtime on the exported graph after ``quantize_dynamic``: per-channel int8 weights of the
+    MatMul/Gemm nodes, DynamicQuantizeLinear on their inputs, MatMulInteger (u8 x s8) in MLAS."""
+    name = "int8-ort"
+    exact = False
+    precision = "int8"
+
+    def __init__(self, net: nn.Module, threads: Optional[int] = None):
+        import tempfile
+        try:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+        except ImportError as e:  # pragma: no cover - part of onnxruntime
+            raise BackendError(f"onnxruntime.quantization is unavailable ({e})") from None
+        with tempfile.TemporaryDirectory(prefix="loretrack-int8-") as d:
+            src, dst = os.path.join(d, "fp32.onnx"), os.path.join(d, "int8.onnx")
+            with open(src, "wb") as f:
+                f.write(export_onnx_bytes(net))
+            ort_log = logging.getLogger()  # quantize_dynamic warns on the root logger about pre-processing
+            level = ort_log.level
+            ort_log.setLevel(logging.ERROR)
+            try:
+                quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True,
+                                 op_types_to_quantize=["MatMul", "Gemm"])
+            finally:
+                ort_log.setLevel(level)
+            with open(dst, "rb") as f:
+                model_bytes = f.read()
+        import onnx
+        self.op_counts = dict(collections.Counter(n.op_type for n in onnx.load_from_string(model_bytes).graph.node
+                                                  if "Integer" in n.op_type or "Quant" in n.op_type))
+        super().__init__(model_path=model_bytes, threads=threads)
+
+    def engine_info(self, template=None, search=None) -> Dict[str, object]:
+        info = super().engine_info()
+        info["quantized_ops"] = self.op_counts
+        return info
+
+
+def synthetic_calibration(cfg, sequences: int = 4, frames: int = 9, search_factor: float = 5.0,
+                          template_factor: float = 2.0, seed: int = 0) -> List[Dict[str, object]]:
+    """Calibration inputs for static quantisation: (template, search) crops cut as the tracker cuts
+    them (search around the previous frame's box) from the project's synthetic tracking sequences,
+    so no evaluation frame is used for calibration."""
+    import numpy as np
+    from ..synthetic.render import render_sequence
+    from .crop import sample_target
+    from .inputs import normalise_patch
+    out = []
+    for k in range(sequences):
+        seq = render_sequence(np.random.default_rng(seed + k), frames)
+        z = normalise_patch(sample_target(seq.frames[0], seq.boxes[0], template_factor, cfg.template_size)[0])
+        for i in range(1, frames):
+            x = normalise_patch(sample_target(seq.frames[i], seq.boxes[i - 1], search_factor, cfg.search_size)[0])
+            out.append({"template": z.numpy(), "search": x.numpy()})
+    return out
+
+
+class OpenVINOInt8Backend(Backend):
+    """OpenVINO after NNCF post-training static quantisation (``nncf.quantize``, transformer preset:
+    int8 weights per channel, int8 activations with ranges calibrated on :func:`synthetic_calibration`;
+    SmoothQuant off and convolutions (patch embedding, head) left in fp32, which kept the score error
+    lowest on the shipped real frames). The quantised MatMuls run u8/i8 x i8 kernels (VNNI or AMX-INT8)."""
+    name = "int8-ov"
+    exact = False
+    precision = "int8"
+
+    def __init__(self, net: nn.Module, threads: Optional[int] = None, calibration=None):
+        ov = _openvino()
+        try:
+            import nncf
+            from nncf.quantization.advanced_parameters import (AdvancedQuantizationParameters,
+                                                               AdvancedSmoothQuantParameters)
+        except ImportError as e:
+            raise BackendError(f"the int8-ov backend needs nncf ({e})") from None
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads={threads}: must be >= 1")
+        data = calibration if calibration is not None else synthetic_calibration(net.cfg)
+        model = convert_openvino(net)
+        nncf_log = logging.getLogger("nncf")
+        level = nncf_log.level
+        nncf_log.setLevel(logging.ERROR)
+        try:
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                warnings.simplefilter("ignore")
+                model = nncf.quantize(
+                    model, nncf.Dataset(data), subset_size=len(data), model_type=nncf.ModelType.TRANSFORMER,
+                    ignored_scope=nncf.IgnoredScope(types=["Convolution"]),
+                    advanced_parameters=AdvancedQuantizationParameters(
+                        smooth_quant_alphas=AdvancedSmoothQuantParameters(matmul=-1)))
+        finally:
+            nncf_log.setLevel(level)
+        config: Dict[str, object] = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+        if threads is not None:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        self.compiled = ov.Core().compile_model(model, "CPU", config)
+        self.request = self.compiled.create_infer_request()
+
+    __call__ = OpenVINOBackend.__call__
+
+    def engine_info(self, template=None, search=None) -> Dict[str, object]:
+        return _openvino_engine_info(self.compiled)
+
+
+# the backend that ``int8`` names: chosen from the candidates above by accuracy on the shipped real
+# frames (same peak cell as eager) and speed; measure the others with `loretrack bench`
+INT8_DEFAULT = "int8-ort"
+
 
 _FACTORIES: Dict[str, Callable[..., Backend]] = {
     "eager": EagerBackend,
@@ -255,7 +509,13 @@ _FACTORIES: Dict[str, Callable[..., Backend]] = {
     "onnxruntime": ONNXRuntimeBackend,
     "onednn": OneDNNBackend,
     "bf16": lambda net, threads=None: OpenVINOBackend(net, threads=threads, precision="bf16"),
+    "bf16-autocast": lambda net, threads=None: TorchBF16Backend(net, threads=threads, mode="autocast"),
+    "bf16-weights": lambda net, threads=None: TorchBF16Backend(net, threads=threads, mode="weights"),
+    "int8-ort": ONNXRuntimeInt8Backend,
+    "int8-ov": OpenVINOInt8Backend,
+    "int8-torch": TorchInt8Backend,
 }
+_FACTORIES["int8"] = lambda net, threads=None: _FACTORIES[INT8_DEFAULT](net, threads=threads)
 
 
 def check_backend_name(name: Optional[str]) -> str:

@@ -35,6 +35,10 @@ log = logging.getLogger("loretrack")
 CLIP_MARGIN = 10
 # safety factor on the warm-up difference to eager when deciding that a frame needs eager (see _needs_eager)
 GUARD_FACTOR = 2.0
+# the same for reduced-precision backends (bf16, int8), whose score error is measured on a few warm-up
+# crops only and varies more from frame to frame (about x3.5 between the warm-up and the worst frame
+# of the shipped real sequences)
+TIE_GUARD_FACTOR = 4.0
 
 
 @dataclass
@@ -53,14 +57,19 @@ class TrackerCore:
     Args:
         net: a :class:`loretrack_plugin.models.TrackerNet` (eval mode; its config gives the crop sizes).
         search_factor, template_factor: crop side = ceil(sqrt(w*h) * factor).
-        backend: ``auto`` (default), ``eager``, ``openvino``, ``onnxruntime``, ``onednn`` or ``bf16``
-            (see :mod:`loretrack_plugin.tracking.backends`). ``auto`` is resolved on the first
+        backend: ``auto`` (default), ``eager``, ``openvino``, ``onnxruntime``, ``onednn``, a bf16
+            backend (``bf16``, ``bf16-autocast``, ``bf16-weights``) or an int8 one (``int8``,
+            ``int8-ort``, ``int8-ov``, ``int8-torch``); see :mod:`loretrack_plugin.tracking.backends`.
+            ``auto`` is resolved on the first
             ``init``: the first of AUTO_ORDER whose maps equal eager within 1e-5 on that frame.
         threads: CPU threads for inference (None = the engine's default).
         name: tracker name used in log messages.
         guard: with a fast exact backend, recompute with eager the frames where the backend's ~1e-6
             difference could change a discrete decision (peak cell, next crop side or corner), so
             the boxes follow eager's trajectory (see ``_needs_eager``; ``stats`` counts the re-runs).
+            With a reduced-precision backend (bf16, int8), recompute with eager the near-tie frames
+            whose two best windowed scores are closer than the backend's score error could bridge,
+            so it picks eager's peak cell (its boxes still differ by its size/offset error).
 
     The backend is built and run once (warm-up) inside ``init``, never on the first ``update``.
     """
@@ -83,6 +92,7 @@ class TrackerCore:
         self.backend: Optional[Backend] = None
         self.backend_reason = ""
         self.backend_diff = 0.0  # max |map diff| to eager on the warm-up input
+        self.backend_score_diff = 0.0  # max |score diff| to eager on the warm-up crops (reduced precision)
         self._eager: Optional[EagerBackend] = None
         self.guard = bool(guard)
         self.stats = {"frames": 0, "eager_reruns": 0}
@@ -111,6 +121,8 @@ class TrackerCore:
                 self.backend = create_backend(want, self.net, threads=self.threads)
                 self.backend_diff = diff = max_abs_diff(self.backend(template, search), eager(template, search))
                 self.backend_reason = f"{want} (requested; max |diff| vs eager {diff:.1e} on the warm-up input)"
+                if not self.backend.exact:
+                    self.backend_score_diff = _score_error(self.backend, eager, template, search)
             log.info("%s: backend %s, built in %.1f s", self.name, self.backend_reason, time.perf_counter() - t0)
         self.backend(template, search)  # warm-up: first calls allocate and tune kernels
 
@@ -119,6 +131,7 @@ class TrackerCore:
         if other.net is not self.net:
             raise ValueError("share_backend: the trackers run different networks")
         self.backend, self.backend_reason, self.backend_diff = other.backend, other.backend_reason, other.backend_diff
+        self.backend_score_diff = other.backend_score_diff
         self._eager = other._eager
 
     # ---- tracking --------------------------------------------------------------------------------
@@ -172,12 +185,18 @@ class TrackerCore:
             raise RuntimeError(f"{self.name}: update() called before init()")
         image = to_rgb_uint8(frame)
         search, resize_factor = self._search_input(image, self.state)
-        maps = self.backend(self.template, search)
+        maps, rerun = self.guarded_forward(search, image.shape[:2], resize_factor)
         self.stats["frames"] += 1
-        if self._needs_eager(image.shape[:2], maps, resize_factor):
-            self.stats["eager_reruns"] += 1
-            maps = self._eager(self.template, search)
+        self.stats["eager_reruns"] += int(rerun)
         return self.update_from_maps(image.shape[:2], maps, resize_factor)
+
+    def guarded_forward(self, search: torch.Tensor, image_hw: Tuple[int, int], resize_factor: float):
+        """The backend's maps for ``search`` (centred on the current state), or eager's where the guard
+        asks for them: returns (maps, recomputed with eager?)."""
+        maps = self.backend(self.template, search)
+        if self._needs_eager(image_hw, maps, resize_factor):
+            return self._eager(self.template, search), True
+        return maps, False
 
     def _needs_eager(self, image_hw: Tuple[int, int], maps, resize_factor: float) -> bool:
         """Could eager's maps, which differ from ``maps`` by about ``backend_diff``, lead to a different
@@ -188,10 +207,15 @@ class TrackerCore:
         of its corner. Such frames are recomputed with eager, so the fast path follows eager's
         trajectory instead of drifting away from it after a one-pixel crop shift.
         """
-        if not self.guard or self._eager is None or self.backend is self._eager or not self.backend.exact:
+        if not self.guard or self._eager is None or self.backend is self._eager:
             return False
-        eps = GUARD_FACTOR * max(self.backend_diff, 1e-6)
         resp = (self.window * maps[0]).flatten()
+        if not self.backend.exact:
+            # reduced precision: only the arg-max is guarded (its boxes differ continuously anyway)
+            eps = TIE_GUARD_FACTOR * max(self.backend_score_diff, 1e-6)
+            top2 = torch.topk(resp, 2).values if resp.numel() > 1 else None
+            return top2 is not None and float(top2[0] - top2[1]) <= 2 * eps
+        eps = GUARD_FACTOR * max(self.backend_diff, 1e-6)
         if resp.numel() > 1:
             top2 = torch.topk(resp, 2).values
             if float(top2[0] - top2[1]) <= 2 * eps:
@@ -211,3 +235,13 @@ class TrackerCore:
     def __repr__(self) -> str:
         return (f"TrackerCore(name={self.name!r}, search={self.cfg.search_size}x{self.search_factor:g}, "
                 f"template={self.cfg.template_size}x{self.template_factor:g}, backend={self.backend_name or self.requested_backend})")
+
+
+def _score_error(backend: Backend, eager: Backend, template: torch.Tensor, search: torch.Tensor) -> float:
+    """Largest |score map difference| between ``backend`` and eager over the warm-up search crop and
+    three variants of it (shifted by 1/8 of its side both ways, mirrored): more than one sample of the
+    error of a reduced-precision engine, which varies from frame to frame."""
+    s = search.shape[-1] // 8
+    crops = [search, torch.roll(search, (s, s), (-2, -1)), torch.roll(search, (-s, -s), (-2, -1)),
+             torch.flip(search, (-1,))]
+    return max(float((backend(template, c)[0] - eager(template, c)[0]).abs().max()) for c in crops)

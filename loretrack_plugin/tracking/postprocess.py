@@ -11,6 +11,8 @@ from typing import List, Sequence, Tuple
 
 import torch
 
+from ..models.head import decode_cells, peak_index
+
 
 def hann1d(n: int) -> torch.Tensor:
     """Raised-cosine window of length n that is never zero at its ends (float32, shape (n,)).
@@ -31,24 +33,23 @@ def hann2d(n: int) -> torch.Tensor:
 
 
 def peak_cell(response: torch.Tensor) -> Tuple[int, int]:
-    """(row, col) of the maximum of a (1, 1, F, F) map; ties go to the first row-major index."""
+    """(row, col) of the maximum of a (1, 1, F, F) map; ties go to the first row-major index
+    (:func:`~loretrack_plugin.models.head.peak_index`)."""
     F = response.shape[-1]
-    idx = int(torch.argmax(response.flatten()))
+    idx = int(peak_index(response.reshape(1, 1, -1, F)))
     return idx // F, idx % F
 
 
 def decode_at(cell: Tuple[int, int], size_map: torch.Tensor, offset_map: torch.Tensor) -> torch.Tensor:
-    """Normalised (cx, cy, w, h) of the box at ``cell`` = (iy, ix), float32 shape (4,).
+    """Normalised (cx, cy, w, h) of the box at ``cell`` = (iy, ix) of batch item 0, float32 shape (4,)
+    (:func:`~loretrack_plugin.models.head.decode_cells`).
 
     cx = (ix + offset_x[iy, ix]) / F,  cy = (iy + offset_y[iy, ix]) / F,  (w, h) = size[:, iy, ix].
     """
     iy, ix = cell
     F = size_map.shape[-1]
-    off = offset_map[0, :, iy, ix].float()
-    size = size_map[0, :, iy, ix].float()
-    cx = (torch.tensor(ix, dtype=torch.float32) + off[0]) / F
-    cy = (torch.tensor(iy, dtype=torch.float32) + off[1]) / F
-    return torch.stack([cx, cy, size[0], size[1]])
+    index = torch.tensor([[iy * F + ix]])
+    return decode_cells(index, size_map[:1].float(), offset_map[:1].float())[0]
 
 
 def crop_box_to_pixels(box_norm: torch.Tensor, search_size: int, resize_factor: float) -> List[float]:

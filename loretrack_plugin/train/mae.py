@@ -34,7 +34,8 @@ import torch
 import torch.nn as nn
 
 from ..config import PATCH, NetConfig
-from ..data.readers import CorruptImageError, TrackingDataset, build_dataset
+from ..data.readers import TrackingDataset, build_dataset
+from ..formats import CorruptImageError
 from ..models.vit import Block, LayerNorm, OneStreamViT
 from ..tracking.inputs import normalise
 from ..utils.files import atomic_path, write_json

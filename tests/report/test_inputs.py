@@ -100,7 +100,7 @@ def test_failed_render_keeps_previous_report(bench, tmp_path, monkeypatch):
     monkeypatch.undo()
 
     # a re-run reuses the GMACs of the unchanged networks (no profiling) and drops files it no longer makes
-    import loretrack_plugin.profile as prof
+    import loretrack_plugin.profiling as prof
     monkeypatch.setattr(prof, "profile_config", boom)
     make_report(bench["result_dir"], "otb", out_dir=out, formats=("png", "svg"), progress=False)
     files = set(os.listdir(out))

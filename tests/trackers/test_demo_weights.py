@@ -1,44 +1,64 @@
-"""The demo checkpoints that ship with the package load, are intact, and track a real sequence."""
+"""The models that ship with the package: listed with their provenance, intact, loadable, and they
+track a real sequence."""
 import hashlib
 import json
 import os
 
 import numpy as np
 import pytest
+import torch
 
-from loretrack_plugin.trackers import PACKAGE_DIR, get_spec, list_trackers, make_tracker
+from loretrack_plugin import load_checkpoint, shipped
+from loretrack_plugin.config import NetConfig
+from loretrack_plugin.models.net import TrackerNet
+from loretrack_plugin.sample_data import real_sample_root
+from loretrack_plugin.trackers import get_spec, list_trackers, make_tracker
 from loretrack_plugin.formats import load_otb_sequence, read_rgb
-
-RECORD = os.path.join(PACKAGE_DIR, "weights", "demo_weights.json")
-NAMES = ["demo-teacher-128", "demo-baseline-64", "demo-loretrack-64"]
 
 
 def _record():
-    with open(RECORD) as f:
+    with open(shipped.PROVENANCE) as f:
         return json.load(f)
 
 
-def test_shipped_weights_are_listed_and_intact():
+def _shipped_trackers():
+    return [n for stage, n in shipped.NAMES.items() if stage != "backbone" and n in _record()["files"]]
+
+
+def test_shipped_files_are_listed_intact_and_have_provenance():
     rec = _record()
-    assert rec["command"].startswith("loretrack demo") and isinstance(rec["seed"], int)
-    assert set(NAMES) <= set(list_trackers())
-    for name in NAMES:
+    assert shipped.NAMES["backbone"] in rec["files"] and shipped.NAMES["teacher"] in rec["files"]
+    for name, entry in rec["files"].items():
+        path = os.path.join(os.path.dirname(shipped.WEIGHTS_DIR), entry["file"])
+        with open(path, "rb") as f:
+            assert hashlib.sha256(f.read()).hexdigest() == entry["sha256"], name
+        run = rec["runs"][name]
+        assert run["samples"] > 0 and run["train_seconds"] > 0
+    for name in _shipped_trackers():
+        assert name in list_trackers()
         spec = get_spec(name)
-        entry = rec["files"][name]
-        assert spec.checkpoint == os.path.join(PACKAGE_DIR, entry["file"])
-        with open(spec.checkpoint, "rb") as f:
-            assert hashlib.sha256(f.read()).hexdigest() == entry["sha256"]
+        assert spec.checkpoint == shipped.weights_path({v: k for k, v in shipped.NAMES.items()}[name])
 
 
-@pytest.mark.parametrize("name,size", [("demo-teacher-128", 128), ("demo-loretrack-64", 64)])
-def test_shipped_tracker_runs_on_a_real_sequence(name, size, real_otb_root):
-    paths, gt = load_otb_sequence(os.path.join(real_otb_root, "Biker"))
-    frames = [read_rgb(p) for p in paths[:15]]
+def test_backbone_initialises_teacher_and_student_sizes():
+    for size in (192, 96):
+        cfg = NetConfig(search_size=size, template_size=size // 2, embed_dim=256, depth=6, num_heads=4,
+                        head_channels=64)
+        net = TrackerNet(cfg)
+        rep = load_checkpoint(net, shipped.require("backbone"))
+        assert rep.kind == "mae"
+        assert net.backbone.pos_embed_x.shape[1] == (size // 16) ** 2
+        assert torch.isfinite(net.backbone.blocks[0].attn.qkv.weight).all()
+
+
+@pytest.mark.parametrize("name", _shipped_trackers())
+def test_shipped_tracker_runs_on_a_real_sequence(name):
+    paths, gt = load_otb_sequence(os.path.join(real_sample_root(), "Crossing"))
+    frames = [read_rgb(p) for p in paths[:12]]
     tracker = make_tracker(name, backend="eager")
-    assert tracker.cfg.search_size == size and tracker.cfg.embed_dim == 192
     tracker.init(frames[0], gt[0])
     H, W = frames[0].shape[:2]
-    for frame in frames[1:15]:
+    for frame in frames[1:]:
         box, score = tracker.update(frame)
         assert np.all(np.isfinite(box)) and 0.0 < score < 1.0
         assert box[0] <= W and box[1] <= H and box[2] >= 10 and box[3] >= 10

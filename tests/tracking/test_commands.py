@@ -59,7 +59,8 @@ def test_export_failures_leave_no_file(tiny, tmp_path, capsys):
 def test_bench_times_and_checks_peaks(tiny, real_otb_root, tmp_path, capsys):
     js = tmp_path / "bench.json"
     rc = main(["bench", "--tracker", tiny["yaml"], "--backends", "eager,onnxruntime", "--frames", "3",
-               "--repeats", "2", "--threads", "1", "--check-peaks", f"{real_otb_root}/Biker", "--max-frames", "6",
+               "--repeats", "2", "--threads", "1", "--peak-size", "128", "--check-peaks", f"{real_otb_root}/Biker",
+               "--max-frames", "6",
                "--json", str(js)])
     assert rc == 0
     out = capsys.readouterr().out
@@ -77,7 +78,46 @@ def test_bench_random_weights_and_bad_arguments(tmp_path, capsys):
     y = tmp_path / "rnd.yaml"
     y.write_text(f"network: {{search_size: 64, embed_dim: 64, depth: 2, num_heads: 4, head_channels: 32}}\n"
                  f"search_factor: 5\ntemplate_factor: 2\ncheckpoint: {tmp_path}/absent.pth\n")
-    assert main(["bench", "--tracker", str(y), "--backends", "eager", "--frames", "2", "--repeats", "1"]) == 0
+    assert main(["bench", "--tracker", str(y), "--backends", "eager", "--frames", "2", "--repeats", "1",
+                 "--peak-size", "64"]) == 0
     assert "RANDOM weights" in capsys.readouterr().out
     assert main(["bench", "--tracker", str(y), "--backends", "eager,warp"]) == 2
     assert "backend 'warp'" in capsys.readouterr().err
+
+
+def test_bench_json_states_speed_against_the_gemm_peaks(tiny, real_otb_root, tmp_path, capsys):
+    from loretrack_plugin.tracking.backends import cpu_native_bf16
+    from loretrack_plugin.tracking.hardware import read_cpuinfo
+    js = tmp_path / "out" / "bench.json"
+    js.parent.mkdir()
+    backends = ["eager", "auto", "int8"] + (["bf16-autocast"] if cpu_native_bf16() else [])
+    rc = main(["bench", "--tracker", tiny["yaml"], "--backends", ",".join(backends), "--frames", "2", "--repeats", "1",
+               "--threads", "1", "--peak-size", "64", "--peak-repeats", "1", "--check-peaks",
+               f"{real_otb_root}/Biker", "--max-frames", "4", "--json", str(js)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "% of peak" in out and "GEMM peaks" in out and "instruction sets" in out
+    assert read_cpuinfo().model_name in out
+    res = json.loads(js.read_text())
+    assert os.listdir(js.parent) == ["bench.json"]  # written atomically: no temporary file left
+    assert res["cpu"]["model_name"] == read_cpuinfo().model_name and isinstance(res["cpu"]["isa"], list)
+    assert res["flops"]["flops"] == 2 * (res["flops"]["macs_thop"] + res["flops"]["macs_attn_matmul"]) > 0
+    precisions = {"fp32", "int8"} | ({"bf16"} if "bf16-autocast" in backends else set())
+    assert set(res["gemm_peaks"]) == precisions
+    assert all(p["gflops"] > 0 and p["by_engine"] for p in res["gemm_peaks"].values())
+    rows = {r["backend"]: r for r in res["timing"]}
+    assert list(rows) == backends
+    assert rows["int8"]["resolved"] == "int8-ort" and rows["int8"]["precision"] == "int8"
+    assert rows["auto"]["precision"] == rows["eager"]["precision"] == "fp32"
+    for r in rows.values():
+        peak = res["gemm_peaks"][r["precision"]]["gflops"]
+        assert r["step_gflops"] == pytest.approx(res["flops"]["flops"] / (r["step_ms"] * 1e-3) / 1e9)
+        assert r["step_percent_of_peak"] == pytest.approx(100 * r["step_gflops"] / peak)
+        assert r["frames"] == 2 and 0 <= r["eager_reruns"] <= 2
+    assert set(res["engines"]) == set(backends)
+    assert all("engine" in e and "isa" in e for e in res["engines"].values())
+    assert res["engines"]["eager"]["aten_capability"] == res["software"]["torch_capability"]
+    checks = {c["backend"]: c for c in res["peak_check"]}
+    assert set(checks) == set(backends) - {"eager"}
+    assert all(c["frames"] == 3 and c["agrees"] and c["peak_mismatches"] == 0 for c in checks.values())
+    assert checks["int8"]["precision"] == "int8"

@@ -94,16 +94,10 @@ def test_published_teacher_and_baselines():
 
 
 def test_every_experiment_config_loads():
-    files = sorted(glob.glob(os.path.join(EXP, "*.yaml")) + glob.glob(os.path.join(EXP, "tiny", "*.yaml")))
+    from loretrack_plugin.recipes import RECIPE_DIR
+    files = sorted(glob.glob(os.path.join(EXP, "*.yaml")) + glob.glob(os.path.join(RECIPE_DIR, "mini", "*.yaml")))
     names = {os.path.basename(f) for f in files}
     assert {"ostrack384.yaml", "loretrack256.yaml", "baseline96_got10k.yaml", "teacher.yaml", "student.yaml",
             "baseline.yaml"} <= names
     for f in files:
         load_config(f)
-
-
-def test_tiny_recipe_sizes():
-    t, s, b = (_load(os.path.join("tiny", n)) for n in ("teacher.yaml", "student.yaml", "baseline.yaml"))
-    assert (t["model"]["search_size"], s["model"]["search_size"], b["model"]["search_size"]) == (128, 64, 64)
-    assert s["teacher"]["search_size"] == 128 and s["teacher"]["embed_dim"] == s["model"]["embed_dim"] == 192
-    assert t["model"]["depth"] == 4 and t["data"]["train"]["datasets"][0]["generate"]["sequences"] == 40

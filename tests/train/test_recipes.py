@@ -36,7 +36,7 @@ def test_recipes_load_and_keep_the_paper_structure():
 
 def test_student_and_baseline_draw_the_same_samples(tmp_path):
     from loretrack_plugin import build_net, save_checkpoint
-    from loretrack_plugin.datasets import make_dataset
+    from loretrack_plugin.synthetic import make_dataset
     from loretrack_plugin.train import Trainer
     root = str(tmp_path / "otb")
     make_dataset("otb", root, sequences=2, frames=24, seed=2, image_size=(160, 120))

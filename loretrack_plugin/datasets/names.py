@@ -1,1 +1,0 @@
-from ..formats.sequence_names import *  # noqa: F401,F403

@@ -1,1 +1,0 @@
-from .distill_throughput import *  # noqa: F401,F403 (old name, kept while importers move)

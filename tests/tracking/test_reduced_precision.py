@@ -1,0 +1,120 @@
+"""bf16 and int8 backends: close to eager on a tiny network, eager's peak cell on real frames."""
+import os
+
+import pytest
+import torch
+
+from loretrack_plugin import build_net
+from loretrack_plugin.tracking import backends as B
+from loretrack_plugin.tracking import hardware as H
+from loretrack_plugin.tracking.backend_comparison import check_peaks
+from tests.conftest import tiny_net_kwargs
+
+from .test_core import peaky
+
+# max |map difference| to eager on the tiny network (score logits scaled x8 by ``peaky``; maps are
+# sigmoid scores and box fractions in [0, 1]): bf16 keeps 8 mantissa bits, int8 256 levels per tensor
+TOL = {"bf16": 0.1, "int8": 0.1}
+NEEDS_BF16 = {"bf16", "bf16-autocast", "bf16-weights"}
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(5)
+    return peaky(build_net(96, 48, **tiny_net_kwargs()))
+
+
+def shipped_trained_tracker():
+    """The smallest tracker whose trained weights ship with the package (the demo models)."""
+    from loretrack_plugin.trackers import get_spec, list_trackers
+    specs = [get_spec(n) for n in list_trackers()]
+    shipped = [s for s in specs if s.checkpoint and os.path.isfile(s.checkpoint) and s.name.startswith("demo")]
+    if not shipped:
+        pytest.skip("no trained tracker ships with the package")
+    return min(shipped, key=lambda s: os.path.getsize(s.checkpoint))
+
+
+def _can_run(name):
+    if name == "bf16":
+        return B.cpu_has_bf16()
+    if name in NEEDS_BF16:
+        return B.cpu_native_bf16()
+    return True
+
+
+@pytest.mark.parametrize("name", ["bf16-autocast", "bf16-weights", "int8", "int8-ort", "int8-ov", "int8-torch"])
+def test_reduced_precision_backends_close_to_eager(net, name):
+    if not _can_run(name):
+        with pytest.raises(B.BackendError, match="AVX512-BF16"):
+            B.create_backend(name, net, threads=1)
+        return
+    be = B.create_backend(name, net, threads=1)
+    prec = "bf16" if name.startswith("bf16") else "int8"
+    assert not be.exact and be.precision == prec
+    eager = B.EagerBackend(net)
+    for seed in (0, 1):
+        z, x = B.example_inputs(net.cfg, seed=seed)
+        out, ref = be(z, x), eager(z, x)
+        assert [tuple(o.shape) for o in out] == [tuple(r.shape) for r in ref]
+        assert all(o.dtype == torch.float32 for o in out)
+        assert 0 < B.max_abs_diff(out, ref) < TOL[prec]
+
+
+def test_int8_names_its_default_and_precisions_are_declared(net):
+    assert B.INT8_DEFAULT in B.INT8_BACKENDS and B.INT8_DEFAULT != "int8"
+    assert set(B.ALL_BACKENDS) == set(B._FACTORIES)
+    assert B.EagerBackend(net).precision == "fp32"
+    be = B.create_backend("int8", net, threads=1)
+    assert be.name == B.INT8_DEFAULT and be.precision == "int8"
+
+
+def test_engine_info_names_engine_and_isa(net):
+    z, x = B.example_inputs(net.cfg)
+    info = B.EagerBackend(net).engine_info(z, x)
+    assert info["engine"].startswith("PyTorch") and info["aten_capability"] == H.torch_capability()
+    ov = B.create_backend("int8-ov", net, threads=1).engine_info()
+    assert ov["engine"] == "OpenVINO CPU plugin" and ov["layers"].get("FullyConnected", 0) > 0
+    # the quantised layers execute in int8 (u8/i8 activations), the rest in f32
+    assert set(ov["precisions"]) & {"i8", "u8"}
+    ort = B.create_backend("int8-ort", net, threads=1).engine_info()
+    assert ort["quantized_ops"].get("MatMulInteger", 0) + ort["quantized_ops"].get("DynamicQuantizeMatMul", 0) > 0
+
+
+@pytest.mark.parametrize("name", ["bf16", "int8"])
+def test_same_peak_cell_as_eager_on_real_frames(real_otb_root, name):
+    """The guard of the reduced-precision paths: the shipped trained demo model on the shipped real
+    frames, teacher-forced on eager's crops, must pick eager's peak cell on every frame."""
+    if not _can_run(name):
+        pytest.skip(f"{name} needs native bf16 on this CPU")
+    from loretrack_plugin.trackers import load_tracker_net
+    spec = shipped_trained_tracker()
+    net = load_tracker_net(spec)
+    seqs = [f"{real_otb_root}/{s}" for s in ("Biker", "Crossing", "MountainBike6", "vot15_bag")]
+    (res,) = check_peaks(net, spec.search_factor, spec.template_factor, ["eager", name], seqs, threads=1,
+                         max_frames=16, progress=False)
+    assert res.frames == 4 * 15 and res.precision == ("bf16" if name == "bf16" else "int8")
+    assert res.peak_mismatches == 0 and res.agrees, res.first_mismatch
+    # ... because the engine is close enough that only near-ties are recomputed in fp32, not most frames
+    assert res.guard_reruns <= res.frames // 2, (res.guard_reruns, res.raw_peak_mismatches)
+    assert 0 < res.max_map_diff < TOL[res.precision]
+
+
+def test_tie_guard_recomputes_near_ties_with_eager(net):
+    import numpy as np
+    from loretrack_plugin.tracking import TrackerCore
+
+    from .test_core import FixedMaps
+    frame = np.zeros((200, 200, 3), np.uint8)
+    core = TrackerCore(net, 5.0, 2.0, backend="eager")
+    core.init(frame, [80, 80, 40, 40])
+    fake = FixedMaps(6, (3, 3), (0.5, 0.5), (0.2, 0.1))  # a reduced-precision stand-in (exact = False)
+    core.backend, core.backend_score_diff = fake, 1e-3
+    window = core.window[0, 0]
+    # second-best windowed score 2 x 4 x 1e-3 = 8e-3 below the best: within reach of the score error
+    fake.score[0, 0, 3, 2] = (0.9 * window[3, 3] - 0.007) / window[3, 2]
+    assert core._needs_eager((200, 200), fake(None, None), 96 / 200)
+    fake.score[0, 0, 3, 2] = (0.9 * window[3, 3] - 0.009) / window[3, 2]
+    assert not core._needs_eager((200, 200), fake(None, None), 96 / 200)
+    core.guard = False
+    fake.score[0, 0, 3, 2] = 0.9 * window[3, 3] / window[3, 2]
+    assert not core._needs_eager((200, 200), fake(None, None), 96 / 200)

@@ -1,0 +1,209 @@
+"""The registry of named trackers: tracker files (one small YAML each), where they are found, and
+building a tracker, its network or its got10k adapter from one. Re-exported by
+:mod:`loretrack_plugin.trackers`; see that package's docstring for the file format and search order.
+"""
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field, replace
+from typing import Dict, List, Optional, Union
+
+import yaml
+
+from ..config import ConfigError, NetConfig, make_config
+from ..utils.files import read_yaml
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_WEIGHTS_DIR = os.path.join("~", ".cache", "loretrack", "weights")
+_KEYS = {"name", "description", "network", "search_factor", "template_factor", "checkpoint", "backend", "threads"}
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    """A named tracker: network architecture, crop factors, default weights and inference backend.
+
+    ``network`` is None when it is to be read from the checkpoint; ``checkpoint`` is a resolved path
+    (it may not exist) or None.
+    """
+    name: str
+    network: Optional[NetConfig]
+    search_factor: float
+    template_factor: float
+    checkpoint: Optional[str] = None
+    backend: str = "auto"
+    threads: Optional[int] = None
+    description: str = ""
+    source: Optional[str] = field(default=None, compare=False)
+
+    def replace(self, **kw) -> "TrackerSpec":
+        return replace(self, **kw)
+
+
+def weights_dir() -> str:
+    """Folder of the default checkpoints: ``$LORETRACK_WEIGHTS`` or ``~/.cache/loretrack/weights``."""
+    return os.path.abspath(os.path.expanduser(os.environ.get("LORETRACK_WEIGHTS") or DEFAULT_WEIGHTS_DIR))
+
+
+def search_dirs() -> List[str]:
+    """Folders searched for tracker files, in order of precedence."""
+    env = os.environ.get("LORETRACK_TRACKERS", "")
+    dirs = [os.path.abspath(os.path.expanduser(d)) for d in env.split(os.pathsep) if d.strip()]
+    return dirs + [PACKAGE_DIR]
+
+
+def _resolve_checkpoint(value: str, yaml_dir: str) -> str:
+    p = os.path.expanduser(os.path.expandvars(value))
+    if os.path.isabs(p):
+        return os.path.normpath(p)
+    if p.startswith(("./", "../", "." + os.sep, ".." + os.sep)):
+        return os.path.normpath(os.path.join(yaml_dir, p))
+    return os.path.normpath(os.path.join(weights_dir(), p))
+
+
+def _number(d: dict, key: str, path: str) -> float:
+    v = d.get(key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+        raise ValueError(f"{path}: '{key}' must be a positive number, got {v!r}")
+    return float(v)
+
+
+def load_spec(path: Union[str, os.PathLike]) -> TrackerSpec:
+    """Read one tracker file; every problem is a ValueError naming the file."""
+    path = os.path.abspath(os.fspath(path))
+    d = read_yaml(path, "tracker file")
+    if not isinstance(d, dict):
+        raise ValueError(f"{path}: expected a mapping of tracker settings, got {type(d).__name__}")
+    unknown = sorted(set(d) - _KEYS)
+    if unknown:
+        raise ValueError(f"{path}: unknown keys {unknown} (allowed: {sorted(_KEYS)})")
+    name = d.get("name") or os.path.splitext(os.path.basename(path))[0]
+    if not isinstance(name, str):
+        raise ValueError(f"{path}: 'name' must be a string")
+    net = d.get("network")
+    if net is None:
+        network = None
+    elif isinstance(net, dict):
+        try:
+            net = dict(net)
+            if "ce_loc" in net and net["ce_loc"] is not None:
+                net["ce_loc"] = tuple(net["ce_loc"])
+            network = make_config(**net)
+        except (ConfigError, TypeError) as e:
+            raise ValueError(f"{path}: bad 'network' section: {e}") from None
+    else:
+        raise ValueError(f"{path}: 'network' must be a mapping of network settings")
+    ckpt = d.get("checkpoint")
+    if ckpt is not None and not isinstance(ckpt, str):
+        raise ValueError(f"{path}: 'checkpoint' must be a path string")
+    backend = d.get("backend") or "auto"
+    from ..tracking.backends import check_backend_name
+    try:
+        backend = check_backend_name(backend)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    threads = d.get("threads")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"{path}: 'threads' must be a positive integer or null, got {threads!r}")
+    return TrackerSpec(name=name, network=network, search_factor=_number(d, "search_factor", path),
+                       template_factor=_number(d, "template_factor", path),
+                       checkpoint=_resolve_checkpoint(ckpt, os.path.dirname(path)) if ckpt else None,
+                       backend=backend, threads=threads, description=str(d.get("description") or ""), source=path)
+
+
+def _registry() -> Dict[str, str]:
+    """name -> file, earlier folders taking precedence."""
+    found: Dict[str, str] = {}
+    for d in search_dirs():
+        for path in sorted(glob.glob(os.path.join(d, "*.yaml")) + glob.glob(os.path.join(d, "*.yml"))):
+            stem = os.path.splitext(os.path.basename(path))[0]
+            try:
+                with open(path) as f:
+                    data = yaml.safe_load(f)
+                name = data.get("name") if isinstance(data, dict) and isinstance(data.get("name"), str) else stem
+            except (OSError, yaml.YAMLError):
+                name = stem  # broken files still show up; loading them reports the problem
+            found.setdefault(name, path)
+    return found
+
+
+def list_trackers() -> List[str]:
+    """Names of all tracker files found (sorted)."""
+    return sorted(_registry())
+
+
+def get_spec(name_or_path: Union[str, os.PathLike, TrackerSpec]) -> TrackerSpec:
+    """The :class:`TrackerSpec` of a named tracker, a tracker YAML file, or a spec (returned as is)."""
+    if isinstance(name_or_path, TrackerSpec):
+        return name_or_path
+    s = os.fspath(name_or_path)
+    if s.endswith((".yaml", ".yml")) or os.sep in s or os.path.isfile(s):
+        return load_spec(s)
+    reg = _registry()
+    if s not in reg:
+        raise ValueError(f"unknown tracker {s!r}: known trackers are {', '.join(sorted(reg))} "
+                         "(or give a path to a tracker .yaml file)")
+    return load_spec(reg[s])
+
+
+def write_tracker_file(path: str, name: str, checkpoint: str, search_factor: float, template_factor: float,
+                       description: str = "", backend: str = "auto", threads: Optional[int] = None,
+                       relative: bool = False, header: str = "") -> str:
+    """Write a tracker file (atomically) for ``checkpoint``; ``relative=True`` stores the checkpoint as
+    ``./<path relative to the file's folder>`` (for files that travel with their weights)."""
+    from ..utils.files import write_text
+    ckpt = os.path.abspath(checkpoint)
+    if relative:
+        ckpt = "./" + os.path.relpath(ckpt, os.path.dirname(os.path.abspath(path)))
+    doc = {"name": name, "description": description, "search_factor": float(search_factor),
+           "template_factor": float(template_factor), "checkpoint": ckpt, "backend": backend}
+    if threads:
+        doc["threads"] = int(threads)
+    write_text(path, header + yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def load_tracker_net(spec: TrackerSpec, checkpoint: Optional[str] = None):
+    """The network of ``spec`` with weights from ``checkpoint`` (default: the spec's), in eval mode."""
+    from .. import build_net, build_net_from_checkpoint, load_checkpoint
+    ckpt = checkpoint if checkpoint is not None else spec.checkpoint
+    if ckpt is None:
+        raise ValueError(f"tracker {spec.name!r} has no default checkpoint: pass one (checkpoint= / --checkpoint)")
+    ckpt = os.path.abspath(os.path.expanduser(os.fspath(ckpt)))
+    if not os.path.isfile(ckpt):
+        raise FileNotFoundError(f"checkpoint for tracker {spec.name!r} not found: {ckpt}"
+                                + ("" if checkpoint is not None else
+                                   " (put the file there, set LORETRACK_WEIGHTS, or pass a checkpoint)"))
+    if spec.network is None:
+        return build_net_from_checkpoint(ckpt)
+    net = build_net(config=spec.network)
+    load_checkpoint(net, ckpt)
+    return net
+
+
+def make_tracker(name_or_spec, checkpoint: Optional[str] = None, backend: Optional[str] = None,
+                 threads: Optional[int] = None, net=None):
+    """Build a :class:`loretrack_plugin.tracking.TrackerCore` for a named tracker.
+
+    ``checkpoint`` overrides the spec's weights; ``net`` (an in-memory TrackerNet) skips loading
+    altogether (its config then defines the crop sizes). ``backend``/``threads`` override the spec's.
+    """
+    from ..tracking.core import TrackerCore
+    spec = get_spec(name_or_spec)
+    if net is None:
+        net = load_tracker_net(spec, checkpoint)
+    return TrackerCore(net, spec.search_factor, spec.template_factor,
+                       backend=backend if backend not in (None, "") else spec.backend,
+                       threads=threads if threads is not None else spec.threads, name=spec.name)
+
+
+def build_got10k_tracker(name_or_spec, checkpoint: Optional[str] = None, backend: Optional[str] = None,
+                         threads: Optional[int] = None, net=None):
+    """A ``got10k.trackers.Tracker`` running a named tracker (``.name`` = the tracker's name)."""
+    from .got10k_adapter import GOT10kTracker
+    return GOT10kTracker(name_or_spec, checkpoint=checkpoint, backend=backend, threads=threads, net=net)
+
+
+__all__ = ["TrackerSpec", "get_spec", "load_spec", "list_trackers", "make_tracker", "build_got10k_tracker",
+           "load_tracker_net", "write_tracker_file",
+           "weights_dir", "search_dirs"]
