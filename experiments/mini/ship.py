@@ -38,10 +38,11 @@ def sha256(path):
     return h.hexdigest()
 
 
-def run_record(run_dir):
+def run_record(run):
     """What a training run says about itself, from its latest checkpoint (so a run that is still
-    going, or was stopped, can be shipped too): config, steps, samples, training time, last stats."""
-    ckpt = os.path.join(run_dir, "checkpoints", "latest.pth.tar")
+    going, or was stopped, can be shipped too) or from the checkpoint file named: config, steps,
+    samples, training time, last stats."""
+    ckpt = run if os.path.isfile(run) else os.path.join(run, "checkpoints", "latest.pth.tar")
     state = torch.load(ckpt, map_location="cpu", weights_only=False)
     cfg = state["train_config"]
     B = cfg["optim"]["batch_size"] * state.get("world_size", 1)
@@ -64,7 +65,8 @@ def mae_record(run_dir):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for stage in shipped.NAMES:
-        ap.add_argument(f"--{stage}", default=None, metavar="RUN_DIR")
+        ap.add_argument(f"--{stage}", default=None, metavar="RUN_DIR|CHECKPOINT",
+                        help="a run folder (its latest checkpoint) or one of its checkpoint files")
     ap.add_argument("--command-log", default=None, help="text file with the commands that made the runs")
     ap.add_argument("--eval-json", default=None, help="evaluation results to store with the record")
     ap.add_argument("--note", action="append", default=[], metavar="STAGE=TEXT",
@@ -86,6 +88,8 @@ def main(argv=None):
     for stage in stages:
         name = shipped.NAMES[stage]
         run_dir = getattr(args, stage)
+        if not os.path.exists(run_dir):
+            sys.exit(f"--{stage} {run_dir}: no such run folder or checkpoint")
         if os.path.isfile(os.path.join(run_dir, "backbone.pth")):  # an MAE pre-training run
             rec = mae_record(run_dir)
             path = shipped.weights_path(stage)
@@ -103,6 +107,8 @@ def main(argv=None):
         record["runs"][name] = {k: v for k, v in rec.items() if k != "checkpoint"}
         record["files"][name]["dtype"] = "float16"
         record["runs"][name]["run_dir"] = os.path.abspath(run_dir)
+        if os.path.isfile(run_dir):
+            record["runs"][name]["checkpoint"] = os.path.basename(run_dir)
         if stage in notes:
             record["runs"][name]["note"] = notes[stage]
         if stage != "backbone":

@@ -2,13 +2,18 @@
 
 Next to the times it measures, in the same run, this machine's GEMM peak for every precision it times
 (fp32 / bf16 / int8, best engine of several) and states each backend's full step as achieved GFLOP/s
-and as a percentage of the peak of its precision; it names the instruction sets each engine reports.
-``--json`` writes everything (atomically) for regenerating the README table (docs/cpu-performance.md).
+and as a percentage of the peak of its precision; it names the instruction sets each engine reports,
+says whether ``auto`` ran the fastest exact fp32 path of the run, and prints the README table
+(markdown). ``--check-peaks ROOT`` runs every backend over real sequences: same peak cell as eager on
+every frame, and the got10k success AUC of its tracker against eager's. ``--json`` writes everything
+(atomically) for regenerating the README table (docs/cpu-performance.md).
 """
 from __future__ import annotations
 
+import datetime
 import logging
 import os
+from typing import Dict, List, Optional, Tuple
 
 from ..cli import UserError
 
@@ -28,7 +33,7 @@ def add_arguments(p):
                    help="OTB-layout sequence folder whose frames are used (default: synthetic 640x360 frames)")
     p.add_argument("--check-peaks", metavar="ROOT", default=None,
                    help="also check, on every frame of the OTB-layout sequences under ROOT, that each backend "
-                        "picks the same peak cell as eager")
+                        "picks the same peak cell as eager, and compare its tracker's success AUC with eager's")
     p.add_argument("--max-frames", type=int, default=None, help="with --check-peaks: frames per sequence")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     p.add_argument("--no-timing", action="store_true", help="skip the timing (with --check-peaks)")
@@ -38,63 +43,115 @@ def add_arguments(p):
     p.add_argument("--no-peak", action="store_true", help="skip the GEMM peak measurement (no %% of peak)")
 
 
+def weights_source(spec, checkpoint: Optional[str]) -> Tuple[Optional[str], str]:
+    """(checkpoint to load, or None for random weights; how the output names the weights).
+
+    ``--checkpoint`` always loads; otherwise the tracker's default checkpoint loads when it exists,
+    and a tracker file with a ``network`` section (``loretrack-128``, ``loretrack-256``...) is timed
+    with random weights when it does not (speed does not depend on the weights; agreement does).
+    """
+    if checkpoint is not None:
+        return checkpoint, f"weights from {checkpoint}"
+    ckpt = spec.checkpoint
+    if ckpt and os.path.isfile(ckpt):
+        return ckpt, f"weights from {ckpt}"
+    if spec.network is None:
+        raise UserError(f"--tracker {spec.name}: its network is read from its checkpoint, which is missing "
+                        f"({ckpt}); pass --checkpoint")
+    return None, f"RANDOM weights (no checkpoint at {ckpt})"
+
+
 def _load(args):
     from ..tracking.backend_comparison import random_net
-    from ..trackers import load_tracker_net, get_spec
-    spec = get_spec(args.tracker)
-    ckpt = args.checkpoint if args.checkpoint is not None else spec.checkpoint
-    if args.checkpoint is not None or (ckpt and os.path.isfile(ckpt)):
-        return spec, load_tracker_net(spec, ckpt), f"weights from {ckpt}"
-    if spec.network is None:
-        raise UserError(f"tracker {spec.name!r} reads its network from its checkpoint, which is missing: "
-                        f"{ckpt}; pass --checkpoint")
-    return spec, random_net(spec.network), f"RANDOM weights (no checkpoint at {ckpt})"
-
-
-def run(args) -> int:
-    import torch
-
-    from ..tracking import hardware
-    from ..tracking.backends import BackendError, check_backend_name
-    from ..tracking.backend_comparison import (check_peaks, cpu_summary, format_peak_checks, format_timings,
-                                               forward_flops, synthetic_frames, time_backends, timing_record)
-    from ..formats import list_otb_sequences, load_otb_sequence, read_rgb
-    from ..utils.files import write_json
-
+    from ..trackers import get_spec, load_tracker_net
     try:
-        backends = [check_backend_name(b.strip()) for b in args.backends.split(",") if b.strip()]
+        spec = get_spec(args.tracker)
+    except (ValueError, FileNotFoundError) as e:
+        raise UserError(f"--tracker: {e}") from None
+    ckpt, weights = weights_source(spec, args.checkpoint)
+    net = load_tracker_net(spec, ckpt) if ckpt is not None else random_net(spec.network)
+    return spec, net, weights, ckpt is None
+
+
+def _backends(text: str) -> List[str]:
+    """The ``--backends`` list, checked, with eager (the reference) first when it was left out."""
+    from ..tracking.backends import check_backend_name
+    try:
+        backends = list(dict.fromkeys(check_backend_name(b.strip()) for b in text.split(",") if b.strip()))
     except ValueError as e:
         raise UserError(f"--backends: {e}") from None
     if not backends:
         raise UserError("--backends: give at least one backend")
     if "eager" not in backends:
         backends.insert(0, "eager")
-    if args.frames < 1 or args.repeats < 1:
-        raise UserError("--frames and --repeats must be >= 1")
-    if args.threads is not None and args.threads < 1:
-        raise UserError("--threads must be >= 1")
-    if args.peak_size < 16 or args.peak_repeats < 1:
-        raise UserError("--peak-size must be >= 16 and --peak-repeats >= 1")
+    return backends
+
+
+def _check_args(args) -> None:
+    for name, value, low in (("--frames", args.frames, 1), ("--repeats", args.repeats, 1),
+                             ("--threads", args.threads, 1), ("--max-frames", args.max_frames, 2),
+                             ("--peak-size", args.peak_size, 16), ("--peak-repeats", args.peak_repeats, 1)):
+        if value is not None and value < low:
+            raise UserError(f"{name} must be >= {low}, got {value}")
+    if args.no_timing and not args.check_peaks:
+        raise UserError("--no-timing: nothing left to do without --check-peaks")
+
+
+def _sequences(arg: str, root: str) -> List[str]:
+    from ..formats import list_otb_sequences
+    try:
+        return list_otb_sequences(root)
+    except FileNotFoundError as e:
+        raise UserError(f"{arg}: {e}") from None
+
+
+def run(args) -> int:
+    import torch
+
+    from ..formats import load_otb_sequence, read_rgb
+    from ..tracking import hardware
+    from ..tracking.backend_comparison import (auto_check, check_peaks, format_peak_checks, format_timings,
+                                               forward_flops, isa_text, markdown_table, synthetic_frames,
+                                               time_backends, timing_record)
+    from ..tracking.backends import BackendError
+    from ..utils.files import write_json
+
+    _check_args(args)
+    backends = _backends(args.backends)
+    if args.check_peaks and len(backends) < 2:
+        raise UserError("--check-peaks: give at least one backend besides eager in --backends")
+    seqs = _sequences("--check-peaks", args.check_peaks) if args.check_peaks else []
+    if args.sequence and not args.no_timing:
+        try:
+            paths, gt = load_otb_sequence(args.sequence)
+        except (FileNotFoundError, ValueError) as e:
+            raise UserError(f"--sequence: {e}") from None
+        if len(paths) < 2:
+            raise UserError(f"--sequence: {args.sequence} has {len(paths)} frame(s); timing needs at least 2")
     if args.threads:
         torch.set_num_threads(args.threads)
     logging.getLogger("loretrack").setLevel(logging.WARNING)  # keep backend build chatter out of the table
 
-    spec, net, weights = _load(args)
+    spec, net, weights, random_weights = _load(args)
     cfg = net.cfg
     print(f"tracker {spec.name}: search {cfg.search_size} px x{spec.search_factor:g}, template {cfg.template_size} "
           f"px x{spec.template_factor:g}, ViT {cfg.embed_dim}/{cfg.depth}; {weights}")
+    if random_weights:
+        print("NOTE: random weights. The speeds hold for trained weights too; the peak-cell and AUC agreement "
+              "below do not (check those with trained weights: the tracker's checkpoint or --checkpoint).")
     cpu = hardware.read_cpuinfo()
+    summary = hardware.cpu_summary(cpu)
     print(f"threads: {args.threads or 'engine default'} (torch {torch.get_num_threads()}), "
-          f"{os.cpu_count()} CPUs visible; {cpu_summary()}")
-    result = {"tracker": spec.name, "weights": weights, "threads": args.threads, "backends": backends,
-              "cpu": dict(cpu.as_dict(), summary=cpu_summary(), cpus_visible=os.cpu_count()),
+          f"{os.cpu_count()} CPUs visible; {summary}")
+    result = {"tracker": spec.name, "weights": weights, "random_weights": random_weights, "threads": args.threads,
+              "backends": backends, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "cpu": dict(cpu.as_dict(), summary=summary, cpus_visible=os.cpu_count()),
               "software": _versions(torch), "torch_threads": torch.get_num_threads(),
               "network": {"search_size": cfg.search_size, "template_size": cfg.template_size,
-                          "embed_dim": cfg.embed_dim, "depth": cfg.depth}}
+                          "embed_dim": cfg.embed_dim, "depth": cfg.depth, "num_heads": cfg.num_heads}}
 
     if not args.no_timing:
         if args.sequence:
-            paths, gt = load_otb_sequence(args.sequence)
             paths = paths[:args.frames + 1]
             frames, box = [read_rgb(p) for p in paths], list(gt[0])
             source = f"{len(frames) - 1} frames of {args.sequence}"
@@ -106,7 +163,7 @@ def run(args) -> int:
             rows = time_backends(net, spec.search_factor, spec.template_factor, backends, frames, box,
                                  repeats=args.repeats, threads=args.threads, cores_out=cores)
         except BackendError as e:
-            raise UserError(f"{e}; leave that backend out of --backends on this machine") from None
+            raise UserError(f"--backends: {e}; leave that backend out on this machine") from None
         flops = forward_flops(net)
         result["flops"] = flops
         peaks = {}
@@ -116,45 +173,60 @@ def run(args) -> int:
             peaks = hardware.measure_gemm_peaks(precisions, threads=args.threads, size=args.peak_size,
                                                 repeats=args.peak_repeats, cpu=cpu)
             result["gemm_peaks"] = {p: v.as_dict() for p, v in peaks.items()}
+        engines = {r.backend: _engine_info(cores[r.backend], frames) for r in rows}
+        isa = {b: isa_text(info) for b, info in engines.items()}
+        eager = next(r for r in rows if r.backend == "eager")
         print(f"\n{source}, {args.repeats} repetitions, backends interleaved per frame; step = full tracker "
               f"step (median; guard re-runs with eager weighted in), fwd = forward alone (median)")
-        print(format_timings(rows, flops=flops["flops"], peaks=peaks))
-        print(f"GFLOP/s = {flops['flops'] / 1e9:.2f} GFLOP per forward ({flops['counted_as']}) / step time")
+        print(format_timings(rows, flops=flops["flops"], peaks=peaks, isa=isa))
+        print(f"GFLOP/s = {flops['flops'] / 1e9:.2f} GFLOP per forward ({flops['counted_as']}) / step time; "
+              f"% of peak = GFLOP/s / the GEMM peak of the backend's precision (prec)")
+        auto = auto_check(rows)
+        if auto:
+            print(f"auto: {auto['verdict']}; {auto['reason']}")
+            result["auto_check"] = auto
         if peaks:
             print(f"\nthis machine's GEMM peaks, measured in this run ({args.threads or 'default'} threads):")
             print(hardware.format_peaks(peaks))
-        result["timing"] = [timing_record(r, flops["flops"], peaks) for r in rows]
-        result["engines"] = {}
+        result["timing"] = [timing_record(r, flops["flops"], peaks, reference=eager, isa=isa[r.backend]) for r in rows]
+        result["engines"] = engines
         print("\nengines and the instruction sets they report:")
         for r in rows:
-            core = cores[r.backend]
-            try:
-                info = core.backend.engine_info(core.template, searches_for_info(core, frames))
-            except Exception as e:  # reporting must never fail the bench
-                info = {"engine": type(core.backend).__name__, "isa": None, "error": f"{type(e).__name__}: {e}"}
-            result["engines"][r.backend] = info
-            if info.get("isa_by_library"):  # PyTorch: one GEMM library may report its ISA, another not
-                isa = ", ".join(f"{lib} {v or 'not reported'}" for lib, v in info["isa_by_library"].items())
-            else:
-                isa = info.get("isa") or "not reported"
-            print(f"  {r.backend:<16}{info.get('engine', '?')}: ISA {isa}" + _detail(info))
+            info = engines[r.backend]
+            print(f"  {r.backend:<16}{info.get('engine', '?')}: ISA {isa[r.backend]}" + _detail(info))
+        table = (f"{spec.name} (ViT {cfg.embed_dim}/{cfg.depth}, {cfg.search_size}/{cfg.template_size} px, "
+                 f"{flops['flops'] / 1e9:.3g} GFLOP per forward, {'random' if random_weights else 'trained'} weights), "
+                 f"{args.threads or 'default'} threads, {cpu.model_name} ({' '.join(cpu.isa) or 'no AVX2'}), "
+                 f"torch {result['software']['torch']}, OpenVINO {result['software']['openvino']}, "
+                 f"ONNX Runtime {result['software']['onnxruntime']}; full tracker steps on {source}:\n\n"
+                 + markdown_table(rows, flops["flops"], peaks, isa))
+        result["readme_table"] = table
+        print("\nREADME table (markdown):\n\n" + table)
 
-    if args.check_peaks:
-        seqs = list_otb_sequences(args.check_peaks)
-        if len(backends) < 2:
-            raise UserError("--check-peaks: give at least one backend besides eager")
+    if seqs:
         try:
             checks = check_peaks(net, spec.search_factor, spec.template_factor, backends, seqs,
                                  threads=args.threads, max_frames=args.max_frames)
         except BackendError as e:
-            raise UserError(f"{e}; leave that backend out of --backends on this machine") from None
-        print(f"\npeak-cell agreement with eager on {len(seqs)} sequences "
-              f"(teacher-forced on eager's crops; free-run = each backend on its own trajectory):")
+            raise UserError(f"--backends: {e}; leave that backend out on this machine") from None
+        print(f"\npeak-cell agreement with eager on {len(seqs)} sequences (teacher-forced on eager's crops; "
+              f"free-run = each backend's own tracker on its own trajectory; AUC = got10k success AUC x100 of the "
+              f"free runs, dAUC = backend - eager in points)" + (" -- RANDOM weights: not an accuracy check"
+                                                                 if random_weights else "") + ":")
         print(format_peak_checks(checks))
         result["peak_check"] = [c.as_dict() for c in checks]
     if args.json:
         write_json(args.json, result)
+        print(f"\nwrote {args.json}")
     return 0
+
+
+def _engine_info(core, frames) -> Dict[str, object]:
+    """What a backend's engine reports about its kernels and ISA; reporting never fails the bench."""
+    try:
+        return core.backend.engine_info(core.template, searches_for_info(core, frames))
+    except Exception as e:
+        return {"engine": type(core.backend).__name__, "isa": None, "error": f"{type(e).__name__}: {e}"}
 
 
 def searches_for_info(core, frames):

@@ -14,6 +14,11 @@ hide them whenever they are rarer than one frame in two).
 Speed is also stated against the machine's own GEMM peak (:mod:`.hardware`): achieved GFLOP/s of
 the full step = FLOPs of one forward / step time, with FLOPs = 2 x (thop-style MACs + the attention
 matmuls) from :func:`forward_flops`, as a percentage of the peak of the backend's precision.
+
+Agreement (:func:`check_peaks`) is measured on real sequences: the peak cell each backend picks on
+eager's crops, and the got10k success AUC of each backend's own tracker run against eager's
+(``AUC = mean over 21 IoU thresholds t of the fraction of frames with IoU > t``, per-sequence curves
+averaged over sequences, :mod:`loretrack_plugin.evaluation.metrics`).
 """
 from __future__ import annotations
 
@@ -26,8 +31,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .backends import EXACT_TOL
 from .core import TrackerCore
 from .crop import sample_target
+from .hardware import achieved_gflops, peak_gflops, percent_of_peak
 from .inputs import normalise_patch, to_rgb_uint8
 from .postprocess import peak_cell
 from ..formats import load_otb_sequence, read_rgb
@@ -45,17 +52,20 @@ class Timing:
     eager_reruns: int = 0            # timed steps whose maps the guard recomputed with eager
     step_median_ms: float = 0.0      # plain median of all steps (hides rare re-runs)
     step_mean_ms: float = 0.0
+    reason: str = ""                 # why this engine ran (``auto``: what it chose and rejected)
+    diff_vs_eager: float = 0.0       # max |map difference| to eager on the warm-up input
 
     @property
     def frames(self) -> int:
         return len(self.steps)
 
     def gflops(self, flops: float) -> float:
-        """Achieved GFLOP/s of the full step for a forward of ``flops`` FLOPs."""
-        return flops / (self.step_ms * 1e-3) / 1e9 if self.step_ms > 0 else 0.0
+        """Achieved GFLOP/s of the full step: ``flops`` (one forward) / step time."""
+        return achieved_gflops(flops, self.step_ms)
 
     def forward_gflops(self, flops: float) -> float:
-        return flops / (self.forward_ms * 1e-3) / 1e9 if self.forward_ms > 0 else 0.0
+        """Achieved GFLOP/s of the forward alone: ``flops`` / forward time."""
+        return achieved_gflops(flops, self.forward_ms)
 
 
 def step_time_with_reruns(steps: Sequence[float], rerun: Sequence[bool]) -> float:
@@ -141,24 +151,29 @@ def time_backends(net, search_factor: float, template_factor: float, backends: S
     return [Timing(b, cores[b].backend_name, 1e3 * step_time_with_reruns(steps[b], reruns[b]),
                    1e3 * statistics.median(fwds[b]), steps[b], fwds[b], precision=cores[b].backend.precision,
                    eager_reruns=sum(reruns[b]), step_median_ms=1e3 * statistics.median(steps[b]),
-                   step_mean_ms=1e3 * statistics.fmean(steps[b])) for b in backends]
+                   step_mean_ms=1e3 * statistics.fmean(steps[b]), reason=cores[b].backend_reason,
+                   diff_vs_eager=cores[b].backend_diff) for b in backends]
+
+
+def _label(r: Timing) -> str:
+    return r.backend if r.backend == r.resolved else f"{r.backend}({r.resolved})"
 
 
 def format_timings(rows: List[Timing], reference: str = "eager", flops: Optional[float] = None,
-                   peaks: Optional[Dict[str, object]] = None) -> str:
+                   peaks: Optional[Dict[str, object]] = None, isa: Optional[Dict[str, str]] = None) -> str:
     """Table with step/forward times, fps, speed-ups against the reference backend's forward and step,
     the guard's eager re-runs and, given ``flops`` (one forward) and ``peaks`` (GEMM peak per
-    precision), the step's achieved GFLOP/s and its percentage of the peak of the backend's precision."""
-    from .hardware import percent_of_peak
+    precision), the step's achieved GFLOP/s and its percentage of the peak of the backend's precision;
+    given ``isa`` (backend -> label), the instruction set its engine reported."""
     ref = next((r for r in rows if r.backend == reference), None)
     head = (f"{'backend':<26}{'step ms':>9}{'fwd ms':>9}{'step fps':>10}"
             + (f"{'eager fwd/step':>16}{'eager fwd/fwd':>15}{'eager step/step':>17}" if ref else "")
             + f"{'reruns':>9}"
-            + (f"{'step GFLOP/s':>14}{'% of peak':>11}{'prec':>6}" if flops else ""))
+            + (f"{'step GFLOP/s':>14}{'% of peak':>11}{'prec':>6}" if flops else "")
+            + ("  ISA" if isa is not None else ""))
     lines = [head, "-" * len(head)]
     for r in rows:
-        label = r.backend if r.backend == r.resolved else f"{r.backend}({r.resolved})"
-        line = f"{label:<26}{r.step_ms:9.1f}{r.forward_ms:9.1f}{1e3 / r.step_ms:10.1f}"
+        line = f"{_label(r):<26}{r.step_ms:9.1f}{r.forward_ms:9.1f}{1e3 / r.step_ms:10.1f}"
         if ref:
             line += (f"{ref.forward_ms / r.step_ms:15.2f}x{ref.forward_ms / r.forward_ms:14.2f}x"
                      f"{ref.step_ms / r.step_ms:16.2f}x")
@@ -166,23 +181,98 @@ def format_timings(rows: List[Timing], reference: str = "eager", flops: Optional
         if flops:
             pct = percent_of_peak(r.gflops(flops), peaks or {}, r.precision)
             line += f"{r.gflops(flops):14.1f}{(f'{pct:.1f} %' if pct is not None else 'n/a'):>11}{r.precision:>6}"
+        if isa is not None:
+            line += f"  {isa.get(r.backend) or 'not reported'}"
         lines.append(line)
     return "\n".join(lines)
 
 
-def timing_record(r: Timing, flops: Optional[float] = None, peaks: Optional[Dict[str, object]] = None
-                  ) -> Dict[str, object]:
-    """One backend's timing as a JSON-ready dict (with GFLOP/s and % of peak when ``flops`` is given)."""
-    from .hardware import percent_of_peak
+def markdown_table(rows: List[Timing], flops: float, peaks: Dict[str, object], isa: Optional[Dict[str, str]] = None,
+                   reference: str = "eager") -> str:
+    """The README table: per backend, engine ISA, full step time, fps = 1000 / step ms, achieved
+    GFLOP/s = FLOPs / step time, its percentage of the GEMM peak of the backend's precision, and the
+    speed-up over eager = eager step / step."""
+    ref = next((r for r in rows if r.backend == reference), None)
+    lines = ["| path | precision | ISA | step | fps | achieved | % of the peak | vs eager |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        g = r.gflops(flops)
+        peak = peak_gflops(peaks, r.precision)
+        of_peak = (f"{100 * g / peak:.0f} % of the {r.precision} peak ({peak:.0f} GFLOP/s)" if peak
+                   else f"n/a ({r.precision} peak not measured)")
+        path = f"`{r.backend}`" + (f" → {r.resolved}" if r.resolved != r.backend else "")
+        lines.append(f"| {path} | {r.precision} | {(isa or {}).get(r.backend) or 'not reported'} | {r.step_ms:.1f} ms "
+                     f"| {1e3 / r.step_ms:.1f} | {g:.0f} GFLOP/s | {of_peak} | "
+                     + (f"×{ref.step_ms / r.step_ms:.2f} |" if ref else "— |"))
+    return "\n".join(lines)
+
+
+def timing_record(r: Timing, flops: Optional[float] = None, peaks: Optional[Dict[str, object]] = None,
+                  reference: Optional[Timing] = None, isa: Optional[str] = None) -> Dict[str, object]:
+    """One backend's timing as a JSON-ready dict: with ``flops`` its GFLOP/s and % of the peak of its
+    precision, with ``reference`` (eager) the speed-ups ``reference.step_ms / step_ms`` and
+    ``reference.forward_ms / forward_ms``, with ``isa`` the instruction set its engine reported."""
     rec: Dict[str, object] = {"backend": r.backend, "resolved": r.resolved, "precision": r.precision,
-                              "step_ms": r.step_ms, "forward_ms": r.forward_ms, "step_median_ms": r.step_median_ms,
-                              "step_mean_ms": r.step_mean_ms, "frames": r.frames, "eager_reruns": r.eager_reruns}
+                              "step_ms": r.step_ms, "forward_ms": r.forward_ms, "step_fps": 1e3 / r.step_ms,
+                              "step_median_ms": r.step_median_ms, "step_mean_ms": r.step_mean_ms, "frames": r.frames,
+                              "eager_reruns": r.eager_reruns, "reason": r.reason,
+                              "max_diff_vs_eager": r.diff_vs_eager, "isa": isa}
+    if reference is not None:
+        rec["step_speedup_vs_eager"] = reference.step_ms / r.step_ms
+        rec["forward_speedup_vs_eager"] = reference.forward_ms / r.forward_ms
     if flops:
         rec["step_gflops"] = r.gflops(flops)
         rec["forward_gflops"] = r.forward_gflops(flops)
         rec["step_percent_of_peak"] = percent_of_peak(r.gflops(flops), peaks or {}, r.precision)
         rec["forward_percent_of_peak"] = percent_of_peak(r.forward_gflops(flops), peaks or {}, r.precision)
     return rec
+
+
+def auto_check(rows: List[Timing], tol: float = EXACT_TOL) -> Optional[Dict[str, object]]:
+    """Is ``auto`` (when timed) the fastest exact fp32 path of this run?
+
+    Candidates: every timed fp32 backend whose maps equal eager within ``tol`` (eager included),
+    one per engine (rows that ran ``auto``'s engine are ``auto`` itself). ``auto_is_fastest`` is
+    False when another engine's full step (guard re-runs included) is shorter than ``auto``'s; the
+    speed-up that engine would give is ``auto.step_ms / its step_ms``.
+    """
+    auto = next((r for r in rows if r.backend == "auto"), None)
+    if auto is None:
+        return None
+    others = [r for r in rows if r.precision == "fp32" and r.diff_vs_eager <= tol and r.backend != "auto"
+              and r.resolved != auto.resolved]
+    faster = min(others, key=lambda r: r.step_ms, default=None)
+    is_fastest = faster is None or auto.step_ms <= faster.step_ms
+    out: Dict[str, object] = {"resolved": auto.resolved, "reason": auto.reason, "max_diff_vs_eager": auto.diff_vs_eager,
+                              "equals_eager": auto.diff_vs_eager <= tol, "tolerance": tol,
+                              "compared_with": [r.backend for r in others], "auto_is_fastest": is_fastest,
+                              "fastest_other": faster.backend if faster else None,
+                              "fastest_other_step_ms": faster.step_ms if faster else None}
+    if not others:
+        out["verdict"] = f"auto ran {auto.resolved}; no other exact fp32 path was timed"
+    elif is_fastest:
+        out["verdict"] = (f"auto ran {auto.resolved}, the fastest of the timed exact fp32 paths "
+                          f"({', '.join(out['compared_with'])}), guard re-runs included")
+    else:
+        fix = ("the fast fp32 engines gain nothing here: auto should keep eager" if faster.resolved == "eager"
+               else f"AUTO_ORDER should try {faster.resolved} first")
+        out["verdict"] = (f"auto ran {auto.resolved} ({auto.step_ms:.1f} ms) but {faster.backend} is faster "
+                          f"({faster.step_ms:.1f} ms, x{auto.step_ms / faster.step_ms:.2f}); if that holds on an "
+                          f"idle machine, on this CPU {fix}")
+    return out
+
+
+def isa_text(info: Dict[str, object]) -> str:
+    """One label for what an engine said about its instruction set (``engine_info`` of a backend):
+    per library for PyTorch (``MKL not reported, oneDNN AVX-512``), else its ISA or ``not reported``."""
+    by_lib = info.get("isa_by_library")
+    if by_lib:
+        return ", ".join(f"{lib} {v or 'not reported'}" for lib, v in by_lib.items())
+    return str(info.get("isa") or "not reported")
+
+
+# a reduced-precision backend ships only if its AUC on real sequences is this close to eager's (issue 14)
+AUC_TOLERANCE_POINTS = 0.5
 
 
 @dataclass
@@ -200,15 +290,29 @@ class PeakCheck:
     per_sequence: Dict[str, int] = field(default_factory=dict)
     resolved: Optional[str] = None   # what ran (auto -> its choice)
     precision: str = "fp32"
+    auc: Optional[float] = None        # got10k success AUC (0..1) of this backend's free-running tracker
+    eager_auc: Optional[float] = None  # the same for eager, on the same frames
 
     @property
     def agrees(self) -> bool:
         """The guard of a fast path: eager's peak cell on every checked frame."""
         return self.frames > 0 and self.peak_mismatches == 0
 
+    @property
+    def auc_diff_points(self) -> Optional[float]:
+        """AUC difference to eager in points: 100 x (AUC - eager AUC); negative = less accurate."""
+        return None if self.auc is None or self.eager_auc is None else 100.0 * (self.auc - self.eager_auc)
+
+    @property
+    def auc_within_tolerance(self) -> Optional[bool]:
+        """|AUC - eager AUC| <= :data:`AUC_TOLERANCE_POINTS` points."""
+        d = self.auc_diff_points
+        return None if d is None else abs(d) <= AUC_TOLERANCE_POINTS + 1e-9
+
     def as_dict(self) -> Dict[str, object]:
         d = dict(vars(self))
-        d["agrees"] = self.agrees
+        d.update(agrees=self.agrees, auc_diff_points=self.auc_diff_points,
+                 auc_within_tolerance=self.auc_within_tolerance, auc_tolerance_points=AUC_TOLERANCE_POINTS)
         return d
 
 
@@ -220,17 +324,23 @@ def check_peaks(net, search_factor: float, template_factor: float, backends: Seq
     Teacher-forced: on each frame every backend sees eager's search crop (so one early difference
     does not make all later frames differ) and decides as its tracker would, guard included (a frame
     the guard recomputes with eager counts in ``guard_reruns``); ``raw_peak_mismatches`` counts the
-    engine's own maps without the guard. Also runs each backend free on its own trajectory and
-    reports the largest box difference to eager's boxes, in pixels.
+    engine's own maps without the guard. Also runs each backend free on its own trajectory (its
+    tracker as it ships, guard included) and reports the largest box difference to eager's boxes, in
+    pixels, and the got10k success AUC of both runs over all sequences (OTB protocol: the first box is
+    the ground truth, no frame dropped; per-sequence success curves averaged over sequences, AUC =
+    their mean over the 21 IoU thresholds): ``auc``, ``eager_auc`` and ``auc_diff_points``.
     """
+    from ..evaluation.metrics import got10k_overall, got10k_sequence
     others = [b for b in backends if b != "eager"]
     cores = make_cores(net, search_factor, template_factor, ["eager"] + others, threads)
     free = make_cores(net, search_factor, template_factor, others, threads)
     results = {b: PeakCheck(b) for b in others}
+    curves: Dict[str, list] = {b: [] for b in ["eager"] + others}
     for seq in seq_dirs:
         paths, gt = load_otb_sequence(seq)
         if max_frames:
             paths = paths[:max_frames]
+        boxes = {b: [np.asarray(gt[0], np.float64)] for b in curves}
         name = seq.rstrip("/").split("/")[-1]
         first = read_rgb(paths[0])
         for b, core in cores.items():
@@ -266,10 +376,17 @@ def check_peaks(net, search_factor: float, template_factor: float, backends: Seq
                     if res.first_mismatch is None:
                         res.first_mismatch = f"{name} frame {fi}"
             ref_box, _ = ref.update_from_maps(image.shape[:2], ref_maps, rf)
+            boxes["eager"].append(ref_box)
             for b in others:
                 box, _ = free[b].update(image)
+                boxes[b].append(box)
                 results[b].max_box_diff_free = max(results[b].max_box_diff_free, float(np.abs(box - ref_box).max()))
+        for b, rows in boxes.items():
+            curves[b].append(got10k_sequence(np.stack(rows), gt[:len(rows)], drop_nan_gt=False))
+    eager_auc = got10k_overall(curves["eager"]).success_score if curves["eager"] else None
     for b in others:
+        if curves[b]:
+            results[b].auc, results[b].eager_auc = got10k_overall(curves[b]).success_score, eager_auc
         results[b].eager_reruns = free[b].stats["eager_reruns"]
         if cores[b].backend is not None:
             results[b].resolved, results[b].precision = cores[b].backend_name, cores[b].backend.precision
@@ -279,20 +396,20 @@ def check_peaks(net, search_factor: float, template_factor: float, backends: Seq
 def format_peak_checks(rows: List[PeakCheck]) -> str:
     lines = [f"{'backend':<14}{'prec':>5}{'frames':>8}{'peak mismatches':>17}{'unguarded':>11}{'guard reruns':>14}"
              f"{'max |score diff|':>18}{'max |map diff|':>16}{'free-run max |box diff| px':>28}{'free reruns':>13}"
-             "  verdict"]
+             f"{'AUC':>8}{'eager AUC':>11}{'dAUC pt':>9}  verdict"]
     for r in rows:
+        auc = (f"{100 * r.auc:8.2f}{100 * r.eager_auc:11.2f}{r.auc_diff_points:+9.2f}" if r.auc_diff_points is not None
+               else f"{'n/a':>8}{'n/a':>11}{'n/a':>9}")
+        verdict = "same peak as eager" if r.agrees else "DIFFERS from eager" if r.frames else "no frames"
+        if r.first_mismatch:
+            verdict += f" (first at {r.first_mismatch})"
+        if r.auc_within_tolerance is not None:
+            verdict += (f"; AUC within {AUC_TOLERANCE_POINTS:g} pt" if r.auc_within_tolerance
+                        else f"; AUC OFF by more than {AUC_TOLERANCE_POINTS:g} pt")
         lines.append(f"{r.backend:<14}{r.precision:>5}{r.frames:>8}{r.peak_mismatches:>17}{r.raw_peak_mismatches:>11}"
                      f"{r.guard_reruns:>14}{r.max_score_diff:>18.2e}"
-                     f"{r.max_map_diff:>16.2e}{r.max_box_diff_free:>28.5f}{r.eager_reruns:>13}  "
-                     + ("same peak as eager" if r.agrees else "DIFFERS from eager" if r.frames else "no frames")
-                     + (f" (first at {r.first_mismatch})" if r.first_mismatch else ""))
+                     f"{r.max_map_diff:>16.2e}{r.max_box_diff_free:>28.5f}{r.eager_reruns:>13}{auc}  {verdict}")
     return "\n".join(lines)
-
-
-def cpu_summary() -> str:
-    """CPU model, family/model numbers and the instruction sets that decide the backends' speed."""
-    from .hardware import cpu_summary as summary
-    return summary()
 
 
 def random_net(cfg, seed: int = 0):

@@ -506,13 +506,27 @@ def _torch_isas(peaks: Dict[str, GemmPeak], cpu: CpuInfo) -> None:
             peak.isa[name] = label
 
 
-def percent_of_peak(gflops: float, peaks: Dict[str, object], precision: str) -> Optional[float]:
-    """``gflops`` as a percentage of the peak of ``precision`` (GemmPeak or its dict); None if unmeasured."""
+def achieved_gflops(flops: float, ms: float) -> float:
+    """Achieved rate of a call that does ``flops`` FLOPs in ``ms`` milliseconds:
+    GFLOP/s = flops / (ms x 1e-3) / 1e9 (0 when ``ms`` <= 0)."""
+    return flops / (ms * 1e-3) / 1e9 if ms > 0 else 0.0
+
+
+def peak_gflops(peaks: Dict[str, object], precision: str) -> Optional[float]:
+    """The measured GEMM peak (GFLOP/s) of ``precision`` in ``peaks`` (precision -> :class:`GemmPeak`
+    or its JSON dict); None when that peak was not measured (absent, or no engine ran it)."""
     p = peaks.get(precision)
     if p is None:
         return None
     value = p.gflops if isinstance(p, GemmPeak) else p.get("gflops", 0.0)
-    return 100.0 * gflops / value if value and value > 0 else None
+    return float(value) if value and value > 0 else None
+
+
+def percent_of_peak(gflops: float, peaks: Dict[str, object], precision: str) -> Optional[float]:
+    """``gflops`` as a percentage of the GEMM peak of ``precision``: 100 x gflops / peak (GFLOP/s);
+    None when that peak was not measured (see :func:`peak_gflops`)."""
+    peak = peak_gflops(peaks, precision)
+    return None if peak is None else 100.0 * gflops / peak
 
 
 def format_peaks(peaks: Dict[str, GemmPeak]) -> str:

@@ -563,6 +563,7 @@ class Trainer:
         load_checkpoint(self.student, obj)
         self.optimizer.load_state_dict(obj["optimizer"])
         self.scheduler.load_state_dict(obj["scheduler"])
+        self._apply_schedule_from_config(path)
         if obj.get("scaler"):
             self.scaler.load_state_dict(obj["scaler"])
         self.epoch = int(obj.get("epoch") or 0)
@@ -592,6 +593,22 @@ class Trainer:
         if stats:
             self.history.append(stats)
         log.info("resumed from %s (epoch %d, step %d)", path, self.epoch, self.step)
+
+    def _apply_schedule_from_config(self, where: str) -> None:
+        """The config's ``optim.lr_drop_epoch`` and ``lr_gamma`` win over the checkpoint's.
+
+        A resumed run may be given a new schedule (for example an earlier drop for a run that has
+        plateaued). The learning rate already reached is kept; the next drop happens at the first
+        epoch that is a multiple of the new ``lr_drop_epoch``.
+        """
+        o = self.cfg["optim"]
+        step_size, gamma = int(o["lr_drop_epoch"]), float(o["lr_gamma"])
+        old = (self.scheduler.step_size, self.scheduler.gamma)
+        if old != (step_size, gamma):
+            self.scheduler.step_size, self.scheduler.gamma = step_size, gamma
+            if self.dist.is_main:
+                log.info("%s: schedule changed on resume: lr_drop_epoch %d -> %d, lr_gamma %g -> %g", where,
+                         old[0], step_size, old[1], gamma)
 
     def _should_save(self, epoch: int) -> bool:
         r, total = self.cfg["run"], self.cfg["optim"]["epochs"]

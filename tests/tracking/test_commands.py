@@ -83,6 +83,34 @@ def test_bench_random_weights_and_bad_arguments(tmp_path, capsys):
     assert "RANDOM weights" in capsys.readouterr().out
     assert main(["bench", "--tracker", str(y), "--backends", "eager,warp"]) == 2
     assert "backend 'warp'" in capsys.readouterr().err
+    # every bad argument is one line naming it, before anything is built
+    for extra, names in ((["--max-frames", "1", "--check-peaks", str(tmp_path)], "--max-frames must be >= 2"),
+                         (["--check-peaks", str(tmp_path / "nowhere")], "--check-peaks: dataset folder not found"),
+                         (["--sequence", str(tmp_path / "nowhere")], "--sequence:"),
+                         (["--no-timing"], "--no-timing"), (["--threads", "0"], "--threads must be >= 1")):
+        assert main(["bench", "--tracker", str(y), "--backends", "eager,onednn"] + extra) == 2
+        err = capsys.readouterr().err
+        assert names in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("name,size", [("loretrack-128", 128), ("loretrack-256", 256)])
+def test_bench_times_vit_b_trackers_with_random_weights_without_a_checkpoint(name, size, tmp_path, monkeypatch):
+    from loretrack_plugin.commands.bench import weights_source
+    from loretrack_plugin.trackers import get_spec
+    monkeypatch.setenv("LORETRACK_WEIGHTS", str(tmp_path))  # an empty weights folder: no checkpoint
+    spec = get_spec(name)
+    assert (spec.network.search_size, spec.network.embed_dim, spec.network.depth) == (size, 768, 12)
+    ckpt, text = weights_source(spec, None)
+    assert ckpt is None and text.startswith("RANDOM weights") and str(tmp_path) in text
+    assert weights_source(spec, "my.pth") == ("my.pth", "weights from my.pth")
+
+
+def test_bench_needs_the_checkpoint_of_a_tracker_without_network(tmp_path, capsys):
+    y = tmp_path / "ship.yaml"
+    y.write_text(f"search_factor: 4\ntemplate_factor: 2\ncheckpoint: {tmp_path}/absent.pth\n")
+    assert main(["bench", "--tracker", str(y), "--backends", "eager", "--frames", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "--tracker ship" in err and "absent.pth" in err and "--checkpoint" in err
 
 
 def test_bench_json_states_speed_against_the_gemm_peaks(tiny, real_otb_root, tmp_path, capsys):
@@ -109,6 +137,11 @@ def test_bench_json_states_speed_against_the_gemm_peaks(tiny, real_otb_root, tmp
     assert list(rows) == backends
     assert rows["int8"]["resolved"] == "int8-ort" and rows["int8"]["precision"] == "int8"
     assert rows["auto"]["precision"] == rows["eager"]["precision"] == "fp32"
+    assert res["auto_check"]["resolved"] == rows["auto"]["resolved"] and res["auto_check"]["equals_eager"]
+    assert res["auto_check"]["compared_with"] == (["eager"] if rows["auto"]["resolved"] != "eager" else [])
+    assert res["random_weights"] is False and res["readme_table"].count("\n| `") == len(backends)
+    assert all(isinstance(r["isa"], str) and r["isa"] for r in rows.values())  # a label or "not reported"
+    assert rows["eager"]["step_speedup_vs_eager"] == pytest.approx(1.0)
     for r in rows.values():
         peak = res["gemm_peaks"][r["precision"]]["gflops"]
         assert r["step_gflops"] == pytest.approx(res["flops"]["flops"] / (r["step_ms"] * 1e-3) / 1e9)
@@ -121,3 +154,5 @@ def test_bench_json_states_speed_against_the_gemm_peaks(tiny, real_otb_root, tmp
     assert set(checks) == set(backends) - {"eager"}
     assert all(c["frames"] == 3 and c["agrees"] and c["peak_mismatches"] == 0 for c in checks.values())
     assert checks["int8"]["precision"] == "int8"
+    assert all(0 <= c["auc"] <= 1 and c["eager_auc"] == checks["auto"]["eager_auc"] for c in checks.values())
+    assert all(c["auc_diff_points"] == pytest.approx(100 * (c["auc"] - c["eager_auc"])) for c in checks.values())

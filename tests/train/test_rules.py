@@ -127,3 +127,16 @@ def test_describe_ranks_groups_by_host():
     assert ddp.describe_ranks([2, 3], info) == "ranks 2, 3 (host b)"
     assert ddp.describe_ranks([1, 2], info) == "rank 1 (host a); rank 2 (host b)"
     assert info.nodes == 2 and ddp.DistInfo().nodes == 1
+
+
+def test_resume_takes_the_configs_lr_schedule(tmp_path, teacher_ckpt, caplog):
+    # trained 1 epoch with the drop planned after epoch 5; resumed with the drop after epoch 2
+    ep1 = distill(tiny_config(tmp_path / "ep1", optim={"epochs": 1, "lr_drop_epoch": 5}), teacher_ckpt)["checkpoint"]
+    with caplog.at_level(logging.INFO, logger="loretrack"):
+        run = Trainer(tiny_config(tmp_path / "r", optim={"epochs": 3, "lr_drop_epoch": 2}), mode="distill",
+                      teacher=teacher_ckpt, resume=ep1)
+    assert any("schedule changed on resume: lr_drop_epoch 5 -> 2" in r.getMessage() for r in caplog.records)
+    lr0 = [g["lr"] for g in run.optimizer.param_groups]
+    run.fit()
+    # epoch 2 ends: drop by gamma (0.1); epoch 3 ends: no further drop (3 is not a multiple of 2)
+    assert [g["lr"] for g in run.optimizer.param_groups] == pytest.approx([lr * 0.1 for lr in lr0])
