@@ -8,9 +8,11 @@ Stages (everything under ``out``):
    random-box pairs), plus the user's OTB-layout folders (``--real-data``, some sequences kept apart
    for evaluation); evaluation sets: the real sample that ships with the package, the user's
    held-apart sequences, and synthetic sequences drawn with another seed;
-2. **plan** — a few training steps of every kind of stage are timed on this machine, and the
-   budget is split up front: each seed's baseline and student get the same number of samples, and
-   evaluation keeps its share, whatever the machine's speed;
+2. **plan** — a few training steps of every kind of stage and a few forwards of the teacher and the
+   student are timed on this machine, and the budget is split up front: evaluation gets what its
+   frames x trackers need at those speeds, and each seed's baseline and student get the same number
+   of samples in the rest, whatever the machine's speed (a budget below the minimum is announced
+   with the time the run will take instead);
 3. with ``--from-scratch``: pre-train the backbone (self-supervised tracking on the training
    frames) and train the teacher; otherwise the shipped backbone and frozen teacher are used;
 4. for every seed: the baseline (96/48, from the backbone, no distillation) and the student (96/48,
@@ -36,11 +38,16 @@ from .utils.files import write_json
 
 log = logging.getLogger("loretrack")
 
-# shares of the budget (the rest is training)
-EVAL_SHARE = 0.15
 MIN_SAMPLES = 64           # every training stage runs at least this many samples, whatever the budget
 SCRATCH_SHARES = {"backbone": 0.3, "teacher": 0.3}  # of the training time with --from-scratch
 STAGE_OVERHEAD_S = 6.0   # start-up, data-loader worker and checkpoints of one stage
+CALIBRATION_STEPS = 4    # timed training steps per stage kind (after one untimed warm-up step)
+# evaluation time = frames x (forward + this) summed over the trackers, + a fixed cost per evaluation
+# set; measured on the default demo: reading, cropping and writing cost ~4 ms per tracker and frame
+# next to the network, and the metrics, reports and plots of one set ~8 s
+EVAL_FRAME_OVERHEAD_MS = 4.0
+EVAL_SET_OVERHEAD_S = 8.0
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 STAGE_RECORD = "demo_stage.json"
 
 
@@ -143,8 +150,10 @@ def plan_epochs(samples: int, batch: int, per_epoch: int = 2048) -> Tuple[int, i
     return epochs, max(batch, samples // epochs // batch * batch)
 
 
-def calibrate(cfg: dict, mode: str, steps: int = 2) -> float:
-    """Training speed of ``cfg`` on this machine in samples/s (one warm-up step, then ``steps``)."""
+def calibrate(cfg: dict, mode: str, steps: int = CALIBRATION_STEPS) -> float:
+    """Training speed of ``cfg`` on this machine in samples/s: one untimed warm-up step, then
+    ``steps`` timed ones, with the data loader the stage itself uses (a worker process preparing the
+    next batch while the step runs, so both compete for the cores as they will in training)."""
     import copy
     from .train.trainer import Trainer
     cfg = copy.deepcopy(cfg)
@@ -152,7 +161,6 @@ def calibrate(cfg: dict, mode: str, steps: int = 2) -> float:
         return _pretrain(cfg, None, steps=steps + 1)["images_per_s"]
     with tempfile.TemporaryDirectory(prefix="loretrack-calibrate-") as tmp:
         cfg["run"].update(output_dir=tmp, progress=False)
-        cfg["data"]["num_workers"] = 0
         cfg["data"]["train"]["samples_per_epoch"] = cfg["optim"]["batch_size"] * (steps + 1)
         trainer = Trainer(cfg, mode=mode)
         try:
@@ -167,6 +175,46 @@ def calibrate(cfg: dict, mode: str, steps: int = 2) -> float:
     return steps * cfg["optim"]["batch_size"] / took
 
 
+def forward_ms(model_cfg: Optional[dict] = None, checkpoint: Optional[str] = None, calls: int = 5) -> float:
+    """Median time of one eager forward (template, search), in milliseconds, of the network saved in
+    ``checkpoint`` or of one built from ``model_cfg`` (untrained: the time does not depend on the
+    weights)."""
+    import torch
+    if checkpoint:
+        from .checkpoint import build_net_from_checkpoint
+        net = build_net_from_checkpoint(checkpoint)
+    else:
+        from .config import NetConfig
+        from .models.net import TrackerNet
+        from .train.config import net_kwargs
+        net = TrackerNet(NetConfig(**net_kwargs(model_cfg))).eval()
+    z = torch.rand(1, 3, net.cfg.template_size, net.cfg.template_size)
+    x = torch.rand(1, 3, net.cfg.search_size, net.cfg.search_size)
+    times = []
+    with torch.inference_mode():
+        for k in range(calls + 2):
+            t0 = time.perf_counter()
+            net(z, x)
+            if k >= 2:  # two warm-up calls
+                times.append(time.perf_counter() - t0)
+    return 1000.0 * sorted(times)[len(times) // 2]
+
+
+def count_frames(root: str) -> int:
+    """Image files under ``root`` (following links: the held-apart folders link their sequences)."""
+    n = 0
+    for _, _, files in os.walk(root, followlinks=True):
+        n += sum(f.lower().endswith(IMAGE_EXTENSIONS) for f in files)
+    return n
+
+
+def estimate_eval_seconds(frames: int, tracker_ms: Sequence[float], sets: int) -> float:
+    """Seconds to track ``frames`` frames with every tracker (eager forward ``tracker_ms`` each) and
+    write the reports of ``sets`` evaluation sets."""
+    per_frame = sum(ms + EVAL_FRAME_OVERHEAD_MS for ms in tracker_ms) / 1000.0
+    return frames * per_frame + sets * EVAL_SET_OVERHEAD_S
+
+
 def _random_teacher(cfg: dict, out: str) -> str:
     """An untrained network of the teacher's architecture (only to time the student's steps)."""
     from .checkpoint import save_checkpoint
@@ -176,24 +224,32 @@ def _random_teacher(cfg: dict, out: str) -> str:
     return save_checkpoint(TrackerNet(NetConfig(**net_kwargs(cfg["model"]))), os.path.join(out, "calibrate-teacher.pth.tar"))
 
 
-def plan_budget(budget_s: float, speeds: Dict[str, float], seeds: int, from_scratch: bool) -> Dict:
-    """Seconds and samples of every stage kind. Each seed's baseline and student get the same number
-    of samples (at least :data:`MIN_SAMPLES`); evaluation keeps ``EVAL_SHARE`` of the budget."""
-    eval_s = EVAL_SHARE * budget_s
+def plan_budget(budget_s: float, speeds: Dict[str, float], seeds: int, from_scratch: bool,
+                eval_s: float) -> Dict:
+    """Seconds and samples of every stage kind for ``budget_s`` seconds, of which evaluation needs
+    ``eval_s`` (:func:`estimate_eval_seconds`). Each seed's baseline and student get the same number
+    of samples (at least :data:`MIN_SAMPLES`). ``expected_seconds`` is what the plan should take;
+    it exceeds the budget when the budget is below the minimum (``over_budget``)."""
+    eval_s = max(0.0, float(eval_s))
     train_s = max(0.0, budget_s - eval_s)
-    plan: Dict = {"eval_seconds": eval_s, "train_seconds": train_s, "samples": {}, "seconds": {}}
+    plan: Dict = {"budget_seconds": budget_s, "eval_seconds": eval_s, "train_seconds": train_s,
+                  "samples": {}, "seconds": {}}
     pair_s = train_s
     if from_scratch:
         for kind, share in SCRATCH_SHARES.items():
             s = share * train_s
-            plan["seconds"][kind] = s
-            plan["samples"][kind] = max(MIN_SAMPLES, int(max(0.0, s - STAGE_OVERHEAD_S) * speeds[kind]))
+            plan["samples"][kind] = n_kind = max(MIN_SAMPLES, int(max(0.0, s - STAGE_OVERHEAD_S) * speeds[kind]))
+            plan["seconds"][kind] = n_kind / speeds[kind] + STAGE_OVERHEAD_S
             pair_s -= s
     per_seed = pair_s / max(1, seeds) - 2 * STAGE_OVERHEAD_S
     n = max(MIN_SAMPLES, int(max(0.0, per_seed) / (1.0 / speeds["baseline"] + 1.0 / speeds["student"])))
     plan["samples"]["baseline"] = plan["samples"]["student"] = n
     plan["seconds"]["baseline"] = n / speeds["baseline"] + STAGE_OVERHEAD_S
     plan["seconds"]["student"] = n / speeds["student"] + STAGE_OVERHEAD_S
+    extra = [plan["seconds"][k] for k in SCRATCH_SHARES if k in plan["seconds"]]
+    plan["expected_seconds"] = eval_s + sum(extra) + max(1, seeds) * (plan["seconds"]["baseline"]
+                                                                        + plan["seconds"]["student"])
+    plan["over_budget"] = plan["expected_seconds"] > budget_s * 1.02
     return plan
 
 
@@ -315,9 +371,22 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_
                                backbone, cal_teacher, extra=overrides)
             speeds[kind] = calibrate(cfg, shipped.MODES[kind])
             log.info("demo: %s trains at %.1f samples/s on this machine", kind, speeds[kind])
+        # evaluation: every tracker on every frame of every evaluation set, timed per forward here
+        model = {k: stage_config(k, "timing", out, train_sets, seed, 64, threads, False, None, None,
+                                 extra=overrides)["model"] for k in ("teacher", "student")}
+        kinds_eval = {"teacher": forward_ms(model["teacher"], checkpoint=teacher),
+                      "student": forward_ms(model["student"])}
+        frames = sum(count_frames(root) for _, _, root in data["eval_sets"])
+        tracker_ms = [kinds_eval["teacher"]] + [kinds_eval["student"]] * (2 * len(seeds_list))
+        eval_s = estimate_eval_seconds(frames, tracker_ms, len(data["eval_sets"]))
         remaining = budget - (time.time() - t_start)
-        plan = plan_budget(remaining, speeds, len(seeds_list), from_scratch)
-        plan["speeds"] = speeds
+        plan = plan_budget(remaining, speeds, len(seeds_list), from_scratch, eval_s)
+        plan.update(speeds=speeds, forward_ms=kinds_eval, eval_frames=frames)
+        if plan["over_budget"]:
+            log.warning("demo: --minutes %g is below what %d seed(s) need on this machine: the smallest plan "
+                        "(%d samples per stage, evaluation of %d frames ~%.0f s) takes about %.1f min",
+                        minutes, len(seeds_list), MIN_SAMPLES, frames, eval_s,
+                        (plan["expected_seconds"] + time.time() - t_start) / 60.0)
         write_json(plan_file, plan)
     summary["plan"] = plan
     log.info("demo: plan — %s; evaluation %.0f s", ", ".join(
@@ -426,6 +495,11 @@ def compare(metrics: Dict[str, Dict], key: str) -> Dict:
 def format_summary(summary: Dict) -> str:
     lines = [f"demo finished in {summary['seconds_total'] / 60:.1f} min (budget {summary['minutes_budget']} min, "
              f"seeds {', '.join(map(str, summary['seeds']))})"]
+    plan = summary.get("plan") or {}
+    if plan.get("over_budget"):
+        lines.append(f"  the budget was below this machine's minimum for {len(summary['seeds'])} seed(s): "
+                     f"{MIN_SAMPLES} samples per stage and the evaluation need about "
+                     f"{plan['expected_seconds'] / 60:.1f} min after planning")
     for label, r in summary["results"].items():
         c = r["comparison"]
         unit = "AO" if c["metric"] == "ao" else "AUC"

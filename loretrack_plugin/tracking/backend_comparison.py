@@ -5,11 +5,13 @@ same run with the calls interleaved: for each frame, each backend (in an order r
 runs its full tracker step (crop + normalise + forward + window + decode + map back), then each
 runs the forward alone on the same search crop. Medians over all frames and repetitions are reported.
 
-The step time of a guarded fast backend (``auto``, an exact fp32 engine) includes the frames its
-guard recomputes with eager (``TrackerCore._needs_eager``): those frames are timed as they ran, and
-the reported step is the frame-weighted combination of the median plain step and the median
-recomputed step, so the re-runs count in proportion to how often they happen (a plain median would
-hide them whenever they are rarer than one frame in two).
+The step time of a guarded fast backend includes the frames its guard recomputes
+(``TrackerCore._needs_eager``: with eager after an exact fp32 engine such as ``auto``'s; with the
+fastest exact fp32 engine, then eager only where that one is tied, after bf16/int8): those frames
+are timed as they ran, and the reported step is the frame-weighted combination of the median step of
+each kind (plain, rechecked in fp32, recomputed with eager), so the re-runs count in proportion to
+how often they happen (a plain median would hide them whenever they are rarer than one frame in
+two).
 
 Speed is also stated against the machine's own GEMM peak (:mod:`.hardware`): achieved GFLOP/s of
 the full step = FLOPs of one forward / step time, with FLOPs = 2 x (thop-style MACs + the attention
@@ -50,6 +52,7 @@ class Timing:
     forwards: List[float] = field(default_factory=list, repr=False)
     precision: str = "fp32"          # GEMM precision of the engine (which peak it is compared with)
     eager_reruns: int = 0            # timed steps whose maps the guard recomputed with eager
+    exact_reruns: int = 0            # timed steps rechecked with the fast exact fp32 engine (bf16/int8)
     step_median_ms: float = 0.0      # plain median of all steps (hides rare re-runs)
     step_mean_ms: float = 0.0
     reason: str = ""                 # why this engine ran (``auto``: what it chose and rejected)
@@ -68,15 +71,15 @@ class Timing:
         return achieved_gflops(flops, self.forward_ms)
 
 
-def step_time_with_reruns(steps: Sequence[float], rerun: Sequence[bool]) -> float:
-    """Frame-weighted median step: (n_plain x median(plain) + n_rerun x median(rerun)) / n."""
+def step_time_with_reruns(steps: Sequence[float], rerun: Sequence[object]) -> float:
+    """Frame-weighted median step: sum over the kinds k of step (plain, and each kind of re-run, e.g.
+    ``False``/``True`` or ``None``/``"exact"``/``"eager"``) of n_k x median(steps of kind k), over n."""
     if len(steps) != len(rerun) or not steps:
         raise ValueError("need one rerun flag per timed step")
-    plain = [t for t, r in zip(steps, rerun) if not r]
-    again = [t for t, r in zip(steps, rerun) if r]
-    total = (len(plain) * statistics.median(plain) if plain else 0.0) + \
-            (len(again) * statistics.median(again) if again else 0.0)
-    return total / len(steps)
+    kinds: Dict[object, List[float]] = {}
+    for t, r in zip(steps, rerun):
+        kinds.setdefault(r or None, []).append(t)
+    return sum(len(ts) * statistics.median(ts) for ts in kinds.values()) / len(steps)
 
 
 def forward_flops(net) -> Dict[str, float]:
@@ -125,7 +128,7 @@ def time_backends(net, search_factor: float, template_factor: float, backends: S
     S = net.cfg.search_size
     searches = [normalise_patch(sample_target(f, init_box, search_factor, S)[0]) for f in frames[1:]]
     steps: Dict[str, List[float]] = {b: [] for b in backends}
-    reruns: Dict[str, List[bool]] = {b: [] for b in backends}
+    reruns: Dict[str, List[Optional[str]]] = {b: [] for b in backends}
     fwds: Dict[str, List[float]] = {b: [] for b in backends}
     names = list(backends)
     total = repeats * (len(frames) - 1)
@@ -137,11 +140,12 @@ def time_backends(net, search_factor: float, template_factor: float, backends: S
             k = (i + r) % len(names)
             order = names[k:] + names[:k]
             for b in order:
-                before = cores[b].stats["eager_reruns"]
+                before = dict(cores[b].stats)
                 t0 = time.perf_counter()
                 cores[b].update(frame)
                 steps[b].append(time.perf_counter() - t0)
-                reruns[b].append(cores[b].stats["eager_reruns"] > before)
+                reruns[b].append(next((k for k in ("eager", "exact")
+                                       if cores[b].stats[f"{k}_reruns"] > before[f"{k}_reruns"]), None))
             for b in order:
                 t0 = time.perf_counter()
                 cores[b].forward(searches[i])
@@ -150,9 +154,15 @@ def time_backends(net, search_factor: float, template_factor: float, backends: S
     bar.close()
     return [Timing(b, cores[b].backend_name, 1e3 * step_time_with_reruns(steps[b], reruns[b]),
                    1e3 * statistics.median(fwds[b]), steps[b], fwds[b], precision=cores[b].backend.precision,
-                   eager_reruns=sum(reruns[b]), step_median_ms=1e3 * statistics.median(steps[b]),
+                   eager_reruns=reruns[b].count("eager"), exact_reruns=reruns[b].count("exact"),
+                   step_median_ms=1e3 * statistics.median(steps[b]),
                    step_mean_ms=1e3 * statistics.fmean(steps[b]), reason=cores[b].backend_reason,
                    diff_vs_eager=cores[b].backend_diff) for b in backends]
+
+
+def _reruns(r: Timing) -> str:
+    """``eager/frames``, with ``+ fp32`` re-checks of a reduced-precision path when there were any."""
+    return f"{r.eager_reruns}/{r.frames}" + (f" +{r.exact_reruns} fp32" if r.exact_reruns else "")
 
 
 def _label(r: Timing) -> str:
@@ -168,7 +178,7 @@ def format_timings(rows: List[Timing], reference: str = "eager", flops: Optional
     ref = next((r for r in rows if r.backend == reference), None)
     head = (f"{'backend':<26}{'step ms':>9}{'fwd ms':>9}{'step fps':>10}"
             + (f"{'eager fwd/step':>16}{'eager fwd/fwd':>15}{'eager step/step':>17}" if ref else "")
-            + f"{'reruns':>9}"
+            + f"{'reruns':>13}"
             + (f"{'step GFLOP/s':>14}{'% of peak':>11}{'prec':>6}" if flops else "")
             + ("  ISA" if isa is not None else ""))
     lines = [head, "-" * len(head)]
@@ -177,7 +187,7 @@ def format_timings(rows: List[Timing], reference: str = "eager", flops: Optional
         if ref:
             line += (f"{ref.forward_ms / r.step_ms:15.2f}x{ref.forward_ms / r.forward_ms:14.2f}x"
                      f"{ref.step_ms / r.step_ms:16.2f}x")
-        line += f"{f'{r.eager_reruns}/{r.frames}':>9}"
+        line += f"{_reruns(r):>13}"
         if flops:
             pct = percent_of_peak(r.gflops(flops), peaks or {}, r.precision)
             line += f"{r.gflops(flops):14.1f}{(f'{pct:.1f} %' if pct is not None else 'n/a'):>11}{r.precision:>6}"
@@ -190,19 +200,24 @@ def format_timings(rows: List[Timing], reference: str = "eager", flops: Optional
 def markdown_table(rows: List[Timing], flops: float, peaks: Dict[str, object], isa: Optional[Dict[str, str]] = None,
                    reference: str = "eager") -> str:
     """The README table: per backend, engine ISA, full step time, fps = 1000 / step ms, achieved
-    GFLOP/s = FLOPs / step time, its percentage of the GEMM peak of the backend's precision, and the
-    speed-up over eager = eager step / step."""
+    GFLOP/s = FLOPs / step time, its percentage of the GEMM peak of the backend's precision, the same
+    percentage for the forward alone, the frames the guard recomputed, and the speed-up over eager =
+    eager step / step."""
     ref = next((r for r in rows if r.backend == reference), None)
-    lines = ["| path | precision | ISA | step | fps | achieved | % of the peak | vs eager |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| path | precision | ISA | step | fps | achieved | % of the peak | forward alone | guard re-runs | vs eager |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         g = r.gflops(flops)
         peak = peak_gflops(peaks, r.precision)
         of_peak = (f"{100 * g / peak:.0f} % of the {r.precision} peak ({peak:.0f} GFLOP/s)" if peak
                    else f"n/a ({r.precision} peak not measured)")
+        fwd = f"{r.forward_ms:.1f} ms" + (f", {100 * r.forward_gflops(flops) / peak:.0f} %" if peak else "")
+        rerun = f"{100 * (r.eager_reruns + r.exact_reruns) / max(1, r.frames):.0f} %"
+        if r.exact_reruns:
+            rerun += f" ({r.exact_reruns} fp32, {r.eager_reruns} eager)"
         path = f"`{r.backend}`" + (f" → {r.resolved}" if r.resolved != r.backend else "")
         lines.append(f"| {path} | {r.precision} | {(isa or {}).get(r.backend) or 'not reported'} | {r.step_ms:.1f} ms "
-                     f"| {1e3 / r.step_ms:.1f} | {g:.0f} GFLOP/s | {of_peak} | "
+                     f"| {1e3 / r.step_ms:.1f} | {g:.0f} GFLOP/s | {of_peak} | {fwd} | {rerun} | "
                      + (f"×{ref.step_ms / r.step_ms:.2f} |" if ref else "— |"))
     return "\n".join(lines)
 
@@ -215,7 +230,7 @@ def timing_record(r: Timing, flops: Optional[float] = None, peaks: Optional[Dict
     rec: Dict[str, object] = {"backend": r.backend, "resolved": r.resolved, "precision": r.precision,
                               "step_ms": r.step_ms, "forward_ms": r.forward_ms, "step_fps": 1e3 / r.step_ms,
                               "step_median_ms": r.step_median_ms, "step_mean_ms": r.step_mean_ms, "frames": r.frames,
-                              "eager_reruns": r.eager_reruns, "reason": r.reason,
+                              "eager_reruns": r.eager_reruns, "exact_reruns": r.exact_reruns, "reason": r.reason,
                               "max_diff_vs_eager": r.diff_vs_eager, "isa": isa}
     if reference is not None:
         rec["step_speedup_vs_eager"] = reference.step_ms / r.step_ms
@@ -285,7 +300,7 @@ class PeakCheck:
     max_box_diff_free: float = 0.0   # free-running trajectory vs eager's, pixels
     eager_reruns: int = 0            # free-running frames recomputed with eager (near a discrete decision)
     raw_peak_mismatches: int = 0     # teacher-forced, the engine's own maps without the guard's re-runs
-    guard_reruns: int = 0            # teacher-forced frames the guard recomputed with eager
+    guard_reruns: int = 0            # teacher-forced frames the guard recomputed (fp32 recheck or eager)
     first_mismatch: Optional[str] = None
     per_sequence: Dict[str, int] = field(default_factory=dict)
     resolved: Optional[str] = None   # what ran (auto -> its choice)
@@ -369,7 +384,7 @@ def check_peaks(net, search_factor: float, template_factor: float, backends: Seq
                     res.raw_peak_mismatches += 1
                 if core._needs_eager(image.shape[:2], maps, rf):
                     res.guard_reruns += 1
-                    maps = core._eager(core.template, search)
+                    maps, _ = core.recheck(search)
                 if peak_cell(ref.window * maps[0]) != ref_peak:
                     res.peak_mismatches += 1
                     res.per_sequence[name] = res.per_sequence.get(name, 0) + 1

@@ -67,9 +67,12 @@ class TrackerCore:
         guard: with a fast exact backend, recompute with eager the frames where the backend's ~1e-6
             difference could change a discrete decision (peak cell, next crop side or corner), so
             the boxes follow eager's trajectory (see ``_needs_eager``; ``stats`` counts the re-runs).
-            With a reduced-precision backend (bf16, int8), recompute with eager the near-tie frames
-            whose two best windowed scores are closer than the backend's score error could bridge,
-            so it picks eager's peak cell (its boxes still differ by its size/offset error).
+            With a reduced-precision backend (bf16, int8), recompute the near-tie frames whose two
+            best windowed scores are closer than the backend's score error could bridge, so it picks
+            eager's peak cell (its boxes still differ by its size/offset error). The recheck runs
+            the fastest exact fp32 engine (``auto``'s choice, within 1e-5 of eager; about half of
+            eager's time) and falls back to eager only where that engine's own top two are within
+            its ~1e-6 of each other (``stats``: ``exact_reruns``, ``eager_reruns``).
 
     The backend is built and run once (warm-up) inside ``init``, never on the first ``update``.
     """
@@ -94,8 +97,10 @@ class TrackerCore:
         self.backend_diff = 0.0  # max |map diff| to eager on the warm-up input
         self.backend_score_diff = 0.0  # max |score diff| to eager on the warm-up crops (reduced precision)
         self._eager: Optional[EagerBackend] = None
+        self._exact: Optional[Backend] = None  # reduced precision: the fp32 engine of the first recheck
+        self._exact_diff = 0.0
         self.guard = bool(guard)
-        self.stats = {"frames": 0, "eager_reruns": 0}
+        self.stats = {"frames": 0, "eager_reruns": 0, "exact_reruns": 0}
         self.template: Optional[torch.Tensor] = None
         self.state: Optional[list] = None
         self.last: Optional[FrameInfo] = None
@@ -123,6 +128,13 @@ class TrackerCore:
                 self.backend_reason = f"{want} (requested; max |diff| vs eager {diff:.1e} on the warm-up input)"
                 if not self.backend.exact:
                     self.backend_score_diff = _score_error(self.backend, eager, template, search)
+                    if self.guard:
+                        self._exact, why, self._exact_diff = choose_backend(
+                            self.net, template, search, eager(template, search), threads=self.threads,
+                            order=AUTO_ORDER, tol=EXACT_TOL)
+                        if isinstance(self._exact, EagerBackend):
+                            self._exact = eager
+                        log.info("%s: near-tie frames are rechecked with %s", self.name, why)
             log.info("%s: backend %s, built in %.1f s", self.name, self.backend_reason, time.perf_counter() - t0)
         self.backend(template, search)  # warm-up: first calls allocate and tune kernels
 
@@ -132,7 +144,7 @@ class TrackerCore:
             raise ValueError("share_backend: the trackers run different networks")
         self.backend, self.backend_reason, self.backend_diff = other.backend, other.backend_reason, other.backend_diff
         self.backend_score_diff = other.backend_score_diff
-        self._eager = other._eager
+        self._eager, self._exact, self._exact_diff = other._eager, other._exact, other._exact_diff
 
     # ---- tracking --------------------------------------------------------------------------------
     def _search_input(self, image: np.ndarray, box) -> Tuple[torch.Tensor, float]:
@@ -187,16 +199,27 @@ class TrackerCore:
         search, resize_factor = self._search_input(image, self.state)
         maps, rerun = self.guarded_forward(search, image.shape[:2], resize_factor)
         self.stats["frames"] += 1
-        self.stats["eager_reruns"] += int(rerun)
+        if rerun:
+            self.stats[f"{rerun}_reruns"] += 1
         return self.update_from_maps(image.shape[:2], maps, resize_factor)
 
     def guarded_forward(self, search: torch.Tensor, image_hw: Tuple[int, int], resize_factor: float):
-        """The backend's maps for ``search`` (centred on the current state), or eager's where the guard
-        asks for them: returns (maps, recomputed with eager?)."""
+        """The backend's maps for ``search`` (centred on the current state), or recomputed ones where
+        the guard asks for them: returns (maps, ``None`` | ``"exact"`` | ``"eager"``: which engine
+        recomputed them)."""
         maps = self.backend(self.template, search)
-        if self._needs_eager(image_hw, maps, resize_factor):
-            return self._eager(self.template, search), True
-        return maps, False
+        if not self._needs_eager(image_hw, maps, resize_factor):
+            return maps, None
+        return self.recheck(search)
+
+    def recheck(self, search: torch.Tensor):
+        """Maps that pick eager's peak cell for a frame the guard flagged: (maps, engine)."""
+        exact = self._exact
+        if exact is not None and exact is not self._eager and not self.backend.exact:
+            maps = exact(self.template, search)
+            if not _near_tie(self.window * maps[0], GUARD_FACTOR * max(self._exact_diff, 1e-6)):
+                return maps, "exact"
+        return self._eager(self.template, search), "eager"
 
     def _needs_eager(self, image_hw: Tuple[int, int], maps, resize_factor: float) -> bool:
         """Could eager's maps, which differ from ``maps`` by about ``backend_diff``, lead to a different
@@ -209,17 +232,13 @@ class TrackerCore:
         """
         if not self.guard or self._eager is None or self.backend is self._eager:
             return False
-        resp = (self.window * maps[0]).flatten()
+        resp = self.window * maps[0]
         if not self.backend.exact:
             # reduced precision: only the arg-max is guarded (its boxes differ continuously anyway)
-            eps = TIE_GUARD_FACTOR * max(self.backend_score_diff, 1e-6)
-            top2 = torch.topk(resp, 2).values if resp.numel() > 1 else None
-            return top2 is not None and float(top2[0] - top2[1]) <= 2 * eps
+            return _near_tie(resp, TIE_GUARD_FACTOR * max(self.backend_score_diff, 1e-6))
         eps = GUARD_FACTOR * max(self.backend_diff, 1e-6)
-        if resp.numel() > 1:
-            top2 = torch.topk(resp, 2).values
-            if float(top2[0] - top2[1]) <= 2 * eps:
-                return True
+        if _near_tie(resp, eps):
+            return True
         # a map error e moves the box by at most about e * crop side (sizes are fractions of the crop,
         # offsets are in cells of crop / F)
         px = eps * (self.cfg.search_size / resize_factor) * 1.5
@@ -235,6 +254,15 @@ class TrackerCore:
     def __repr__(self) -> str:
         return (f"TrackerCore(name={self.name!r}, search={self.cfg.search_size}x{self.search_factor:g}, "
                 f"template={self.cfg.template_size}x{self.template_factor:g}, backend={self.backend_name or self.requested_backend})")
+
+
+def _near_tie(response: torch.Tensor, eps: float) -> bool:
+    """Are the two best cells of ``response`` within ``2 * eps`` (errors of ``eps`` each could swap them)?"""
+    flat = response.flatten()
+    if flat.numel() < 2:
+        return False
+    top2 = torch.topk(flat, 2).values
+    return float(top2[0] - top2[1]) <= 2 * eps
 
 
 def _score_error(backend: Backend, eager: Backend, template: torch.Tensor, search: torch.Tensor) -> float:

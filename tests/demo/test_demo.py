@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from loretrack_plugin.demo import compare, plan_budget, plan_epochs, split_real
+from loretrack_plugin.demo import (EVAL_FRAME_OVERHEAD_MS, EVAL_SET_OVERHEAD_S, compare, count_frames,
+                                   estimate_eval_seconds, plan_budget, plan_epochs, split_real)
 
 
 def test_epoch_planning():
@@ -17,16 +18,41 @@ def test_epoch_planning():
 
 
 def test_budget_gives_student_and_baseline_the_same_samples():
-    plan = plan_budget(1800, {"baseline": 60.0, "student": 30.0}, seeds=3, from_scratch=False)
+    plan = plan_budget(1800, {"baseline": 60.0, "student": 30.0}, seeds=3, from_scratch=False, eval_s=120.0)
     assert plan["samples"]["student"] == plan["samples"]["baseline"] >= 64
-    assert plan["eval_seconds"] == pytest.approx(0.15 * 1800)
-    assert plan_budget(5, {"baseline": 60.0, "student": 30.0}, 3, False)["samples"]["student"] == 64  # the minimum
+    assert plan["eval_seconds"] == 120.0 and plan["train_seconds"] == 1680.0
     # the training time (3 seeds x (baseline + student) at their speeds) fills what evaluation leaves
     n = plan["samples"]["student"]
     assert 3 * (n / 60 + n / 30) == pytest.approx(plan["train_seconds"] - 3 * 2 * 6.0, rel=0.01)
-    scratch = plan_budget(1800, {"baseline": 60.0, "student": 30.0, "backbone": 50.0, "teacher": 20.0}, 3, True)
+    assert plan["expected_seconds"] == pytest.approx(1800, rel=0.01) and not plan["over_budget"]
+    scratch = plan_budget(1800, {"baseline": 60.0, "student": 30.0, "backbone": 50.0, "teacher": 20.0}, 3, True,
+                          eval_s=120.0)
     assert scratch["samples"]["backbone"] > 0 and scratch["samples"]["teacher"] > 0
     assert scratch["samples"]["student"] < n  # the pairs get what the two extra stages leave
+    assert scratch["expected_seconds"] == pytest.approx(1800, rel=0.02)
+
+
+def test_a_budget_below_the_minimum_says_how_long_it_will_take():
+    tiny = plan_budget(60, {"baseline": 60.0, "student": 30.0}, 3, False, eval_s=100.0)
+    assert tiny["samples"]["student"] == 64  # the minimum
+    assert tiny["over_budget"]
+    # evaluation (100 s) + 3 x (64/60 + 64/30 + 2 x 6 s)
+    assert tiny["expected_seconds"] == pytest.approx(100 + 3 * (64 / 60 + 64 / 30 + 12), rel=1e-6)
+
+
+def test_evaluation_time_is_frames_times_trackers(tmp_path):
+    # 10 frames, teacher 20 ms + two 10 ms students, each plus the per-frame overhead; 2 sets
+    want = 10 * (20 + 10 + 10 + 3 * EVAL_FRAME_OVERHEAD_MS) / 1000 + 2 * EVAL_SET_OVERHEAD_S
+    assert estimate_eval_seconds(10, [20.0, 10.0, 10.0], sets=2) == pytest.approx(want)
+    seq = tmp_path / "seqs" / "a" / "img"
+    seq.mkdir(parents=True)
+    for i in range(3):
+        (seq / f"{i:04d}.jpg").write_bytes(b"x")
+    (seq.parent / "groundtruth_rect.txt").write_text("1,1,2,2\n")
+    held = tmp_path / "held"
+    held.mkdir()
+    os.symlink(seq.parent, held / "a")  # the demo's held-apart folders hold links to sequences
+    assert count_frames(str(tmp_path / "seqs")) == 3 and count_frames(str(held)) == 3
 
 
 def test_real_sequences_are_split_apart():
@@ -82,6 +108,12 @@ def test_tiny_demo_end_to_end(tiny_models, tmp_path):
     summary = json.loads((out / "demo_summary.json").read_text())
     plan = summary["plan"]
     assert plan["samples"]["student"] == plan["samples"]["baseline"] >= 64
+    # evaluation is planned from its frames: the shipped real sample and the synthetic sequence
+    from loretrack_plugin.sample_data import real_sample_root
+    assert plan["eval_frames"] == count_frames(real_sample_root()) + 20
+    assert plan["eval_seconds"] > plan["eval_frames"] * 6 * EVAL_FRAME_OVERHEAD_MS / 1000
+    if plan["over_budget"]:  # 0.5 min is below the minimum on slow machines: it must say so
+        assert "takes about" in proc.stderr and "below this machine's minimum" in proc.stdout
     for s in (0, 1):  # both kinds of run, for every seed, saw the planned number of samples
         for kind in ("student", "baseline"):
             st = summary["stages"][f"{kind}-s{s}"]

@@ -51,11 +51,16 @@ def test_tables_name_the_isa_and_the_peak_of_each_precision():
     text = format_timings(ROWS, flops=FLOPS, peaks=PEAKS, isa=isa)
     assert text.splitlines()[0].rstrip().endswith("ISA") and "AMX-BF16" in text and "auto(openvino)" in text
     md = markdown_table(ROWS, FLOPS, PEAKS, isa).splitlines()
-    assert md[0].startswith("| path | precision | ISA | step | fps | achieved | % of the peak | vs eager |")
+    assert md[0].startswith("| path | precision | ISA | step | fps | achieved | % of the peak | forward alone "
+                            "| guard re-runs | vs eager |")
     assert len(md) == 2 + len(ROWS)
+    # forward 36 ms: 4 GFLOP / 36 ms = 111 GFLOP/s = 56 % of 200
     assert md[3] == ("| `auto` → openvino | fp32 | AVX-512 | 40.0 ms | 25.0 | 100 GFLOP/s | "
-                     "50 % of the fp32 peak (200 GFLOP/s) | ×2.00 |")
+                     "50 % of the fp32 peak (200 GFLOP/s) | 36.0 ms, 56 % | 0 % | ×2.00 |")
     assert "25 % of the bf16 peak (800 GFLOP/s)" in md[4]
+    rechecked = timing("bf16", "bf16", 20.0, precision="bf16")
+    rechecked.exact_reruns, rechecked.eager_reruns = 1, 1  # of 4 timed frames
+    assert "| 50 % (1 fp32, 1 eager) |" in markdown_table([ROWS[0], rechecked], FLOPS, PEAKS, isa)
     assert "n/a (bf16 peak not measured)" in markdown_table(ROWS, FLOPS, {"fp32": PEAKS["fp32"]}, isa)
     assert "not reported" in markdown_table(ROWS, FLOPS, PEAKS).splitlines()[3]  # no ISA given
 

@@ -171,6 +171,9 @@ def test_step_time_counts_guard_reruns():
     assert step_time_with_reruns(steps, [False] * 10) == pytest.approx(0.010)
     with pytest.raises(ValueError):
         step_time_with_reruns(steps, [False])
+    # a reduced-precision path: 6 plain 10 ms steps, 2 rechecked in fp32 (20 ms), 2 by eager (40 ms)
+    kinds = [None] * 6 + ["exact"] * 2 + ["eager"] * 2
+    assert step_time_with_reruns([0.01] * 6 + [0.02] * 2 + [0.04] * 2, kinds) == pytest.approx(0.018)
 
 
 def test_forward_flops_counts_thop_and_attention():

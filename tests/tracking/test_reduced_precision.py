@@ -119,3 +119,40 @@ def test_tie_guard_recomputes_near_ties_with_eager(net):
     core.guard = False
     fake.score[0, 0, 3, 2] = 0.9 * window[3, 3] / window[3, 2]
     assert not core._needs_eager((200, 200), fake(None, None), 96 / 200)
+
+
+def test_near_ties_are_rechecked_in_fp32_before_eager(net):
+    """A bf16/int8 near-tie is recomputed by the fast exact engine; eager runs only where that
+    engine's own two best cells are within its ~1e-6 of each other."""
+    import numpy as np
+    from loretrack_plugin.tracking import TrackerCore
+
+    from .test_core import FixedMaps
+    frame = np.zeros((200, 200, 3), np.uint8)
+    core = TrackerCore(net, 5.0, 2.0, backend="eager")
+    core.init(frame, [80, 80, 40, 40])
+    window = core.window[0, 0]
+    fast = FixedMaps(6, (3, 3), (0.5, 0.5), (0.2, 0.1))  # the reduced-precision engine: a near-tie
+    fast.score[0, 0, 3, 2] = (0.9 * window[3, 3] - 0.001) / window[3, 2]
+    exact = FixedMaps(6, (2, 2), (0.5, 0.5), (0.2, 0.1))  # the fp32 engine: a clear peak elsewhere
+    exact.exact = True
+    core.backend, core.backend_score_diff = fast, 1e-3
+    core._exact, core._exact_diff = exact, 1e-6
+    calls = {"eager": 0}
+    eager = core._eager
+
+    def counting_eager(t, s):
+        calls["eager"] += 1
+        return eager(t, s)
+    core._eager = counting_eager
+    core.update(frame)
+    assert core.stats["exact_reruns"] == 1 and core.stats["eager_reruns"] == 0 and calls["eager"] == 0
+    assert core.last.peak == (2, 2)  # the fp32 engine's maps were used
+    # the fp32 engine tied too (within 2 x 2 x 1e-6): eager decides
+    exact.score[0, 0, 2, 3] = (0.9 * window[2, 2] - 1e-6) / window[2, 3]
+    core.update(frame)
+    assert core.stats["exact_reruns"] == 1 and core.stats["eager_reruns"] == 1 and calls["eager"] == 1
+    # without a separate exact engine (none equalled eager), the near-tie goes straight to eager
+    core._exact = None
+    core.update(frame)
+    assert core.stats["eager_reruns"] == 2 and calls["eager"] == 2
