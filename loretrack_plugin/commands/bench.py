@@ -41,6 +41,8 @@ def add_arguments(p):
                    help="side of the square GEMM that measures the machine's peak per precision [%(default)s]")
     p.add_argument("--peak-repeats", type=int, default=5, help="GEMM peak: best of this many calls [%(default)s]")
     p.add_argument("--no-peak", action="store_true", help="skip the GEMM peak measurement (no %% of peak)")
+    p.add_argument("--fp32-recheck", action="store_true",
+                   help="bf16/int8: recheck near-tie frames with the fast exact fp32 engine before eager (opt-in)")
 
 
 def weights_source(spec, checkpoint: Optional[str]) -> Tuple[Optional[str], str]:
@@ -161,7 +163,8 @@ def run(args) -> int:
         cores = {}
         try:
             rows = time_backends(net, spec.search_factor, spec.template_factor, backends, frames, box,
-                                 repeats=args.repeats, threads=args.threads, cores_out=cores)
+                                 repeats=args.repeats, threads=args.threads, cores_out=cores,
+                                 fp32_recheck=args.fp32_recheck)
         except BackendError as e:
             raise UserError(f"--backends: {e}; leave that backend out on this machine") from None
         flops = forward_flops(net)
@@ -206,7 +209,7 @@ def run(args) -> int:
     if seqs:
         try:
             checks = check_peaks(net, spec.search_factor, spec.template_factor, backends, seqs,
-                                 threads=args.threads, max_frames=args.max_frames)
+                                 threads=args.threads, max_frames=args.max_frames, fp32_recheck=args.fp32_recheck)
         except BackendError as e:
             raise UserError(f"--backends: {e}; leave that backend out on this machine") from None
         print(f"\npeak-cell agreement with eager on {len(seqs)} sequences (teacher-forced on eager's crops; "
