@@ -11,9 +11,9 @@ For each seed, from the shipped backbone (``demo-backbone``) and the shipped fro
 Baseline and students of one seed see the same samples (same seed, factors and jitter; the
 students' crops are the teacher's, down-sampled) for the same number of steps, so their difference
 is the distillation alone. Training data: the real videos of ``--real-data`` (default
-``$LORETRACK_REAL_TRAIN`` or ``../shared/data/real-train``; the recipe's six validation videos are
+``$LORETRACK_REAL_TRAIN``; the recipe's six validation videos are
 left out). Evaluation: the static box, the teacher and every run on ``--eval-data`` (default
-``$LORETRACK_REAL_OTB`` or ``../shared/data/real-otb``, else the real sample shipped with the
+``$LORETRACK_REAL_OTB``, else the real sample shipped with the
 package), none of which any model trained on. The table gives mean ± sample std over seeds and the
 gain with its spread (:mod:`loretrack_plugin.report.seeds`).
 
@@ -31,15 +31,15 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(HERE))), "shared", "data")
 VARIANTS = {"qkv": {"disc": {"weight": 0.0}}, "disc": {"qkv": {"weight": 0.0}}}
 LABELS = {"baseline": "baseline (no KD)", "student": "LoReTrack (QKV-KD + Disc-KD)", "qkv": "+QKV-KD only",
           "disc": "+Disc-KD only"}
 
 
 def default_dir(env: str, name: str, fallback=None):
-    path = os.environ.get(env) or os.path.join(SHARED, name)
-    return path if os.path.isdir(path) else fallback
+    """The folder named by environment variable ``env`` (``name``: what it holds), else ``fallback``."""
+    path = os.environ.get(env)
+    return path if path and os.path.isdir(path) else fallback
 
 
 def main(argv=None) -> int:

@@ -4,7 +4,7 @@ Four short real sequences (the ones of the team's evaluation folder that no ship
 on), down-scaled so that the longer side is at most ``--max-side`` px and re-encoded as JPEG, with
 the boxes scaled alike. Each sequence keeps every frame, so its motion is the original one.
 
-    python experiments/sample/make_real_sample.py --src ../shared/data/real-otb
+    python experiments/sample/make_real_sample.py --src "$LORETRACK_REAL_OTB"
 
 Writes <seq>/img/0001.jpg..., <seq>/groundtruth_rect.txt and <seq>/meta.json (the source's
 provenance plus the scale and JPEG quality used here).
