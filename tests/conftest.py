@@ -1,4 +1,5 @@
 """Shared fixtures. Tests run on CPU with small networks; torch uses one thread per test process."""
+import importlib.util
 import os
 
 import pytest
@@ -25,3 +26,12 @@ def tiny_net_kwargs(**kw):
     d = dict(embed_dim=64, depth=2, num_heads=4, head_channels=32)
     d.update(kw)
     return d
+
+
+def load_script(relpath: str):
+    """A script of the repository (``experiments/...``) imported as a module, by its path."""
+    path = os.path.join(REPO, relpath)
+    spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0], path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

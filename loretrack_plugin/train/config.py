@@ -36,6 +36,8 @@ DEFAULTS: Dict[str, Any] = {
         **_net_section(NET_FIELDS, template_size=None, drop_path_rate=0.1),
         "init": None,            # MAE weights ({'model': ...}) or a tracker checkpoint; None = random init
         "freeze_bn": False,      # keep the head's BatchNorm in eval mode (running statistics)
+        "freeze_backbone": False,  # train the box head only: backbone parameters get no gradient and
+                                   # are left out of the optimiser (a head fine-tune of a trained tracker)
         "score_prior": None,     # initial score-map probability (CenterNet bias init, helps from-scratch runs);
                                  # None = the official init, sigmoid(0) = 0.5
     },

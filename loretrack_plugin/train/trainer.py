@@ -343,6 +343,8 @@ class Trainer:
         # the 197-row ImageNet table and the cls token never enter forward (docs/method.md, pitfall P9)
         for p in (student.backbone.cls_token, student.backbone.pos_embed):
             p.requires_grad_(False)
+        if m["freeze_backbone"]:
+            student.backbone.requires_grad_(False)
         student.to(self.device)
         torch.manual_seed(run["seed"] + self.dist.rank)
         return student

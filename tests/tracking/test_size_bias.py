@@ -1,24 +1,17 @@
 """experiments/diagnostics/size_bias.py: the size-calibration diagnostic, on a hand-made network."""
-import importlib.util
-import os
 
 import pytest
 
 from loretrack_plugin import build_net
 from loretrack_plugin.sample_data import real_sample_root
 from loretrack_plugin.tracking import TrackerCore
-from tests.conftest import tiny_net_kwargs
+from tests.conftest import load_script, tiny_net_kwargs
 
 from .test_core import FixedMaps
 
-SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "experiments", "diagnostics", "size_bias.py")
-
 
 def _module():
-    spec = importlib.util.spec_from_file_location("size_bias", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("experiments/diagnostics/size_bias.py")
 
 
 def test_a_network_that_repeats_its_prior_follows_the_crop():

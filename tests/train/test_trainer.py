@@ -33,6 +33,17 @@ def test_one_step_lowers_the_loss_on_a_fixed_batch(tmp_path, teacher_ckpt, mode)
     assert after < before
 
 
+def test_freeze_backbone_trains_the_head_alone(tmp_path):
+    cfg = tiny_config(tmp_path / "run", model={"freeze_backbone": True}, optim={"lr": 1e-3})
+    trainer = Trainer(cfg, mode="train")
+    before = {n: p.detach().clone() for n, p in trainer.student.named_parameters()}
+    trainer.train_step(next(iter(trainer.loader)))
+    moved = {n for n, p in trainer.student.named_parameters() if not torch.equal(p, before[n])}
+    assert moved and all(n.startswith("box_head.") for n in moved)
+    assert not any(p.requires_grad for p in trainer.student.backbone.parameters())
+    assert len(trainer.optimizer.param_groups[1]["params"]) == 0  # no backbone parameter is optimised
+
+
 def test_resume_reproduces_the_next_losses_exactly(tmp_path, teacher_ckpt):
     # drop path on: the per-process RNG state must be restored too
     over = {"model": {"drop_path_rate": 0.2}}
