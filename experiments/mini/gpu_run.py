@@ -123,7 +123,8 @@ def launch(kind: str, cfg_path: str, log_path: str, teacher: str = None) -> subp
     if teacher:
         cmd += ["--teacher", teacher]
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), PYTHONUNBUFFERED="1")
-    return subprocess.Popen(cmd, stdout=open(log_path, "w"), stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
 
 
 def wait_all(procs: dict, limit: float) -> dict:
