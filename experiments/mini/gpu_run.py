@@ -29,7 +29,6 @@ published global batch, for which the published 4e-4 was chosen).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
