@@ -38,6 +38,29 @@ def sha256(path):
     return h.hexdigest()
 
 
+DATA_VARIABLES = ("LORETRACK_REAL_TRAIN", "LORETRACK_REAL_OTB")
+
+
+def portable(obj, folders=None):
+    """``obj`` with every data folder named by ``$LORETRACK_REAL_TRAIN`` / ``$LORETRACK_REAL_OTB``
+    (as given, or absolute) written as that variable, so the record names no path of the machine the
+    models were trained on. ``folders``: {path: variable}; default from the environment."""
+    if folders is None:
+        folders = {}
+        for var in DATA_VARIABLES:
+            value = os.environ.get(var)
+            if value:
+                folders[value.rstrip("/")] = folders[os.path.abspath(value)] = "${%s}" % var
+    if isinstance(obj, dict):
+        return {k: portable(v, folders) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [portable(v, folders) for v in obj]
+    if isinstance(obj, str):
+        for path in sorted(folders, key=len, reverse=True):  # the longest first: /a/b before a/b
+            obj = obj.replace(path, folders[path])
+    return obj
+
+
 def run_record(run):
     """What a training run says about itself, from its latest checkpoint (so a run that is still
     going, or was stopped, can be shipped too) or from the checkpoint file named: config, steps,
@@ -118,7 +141,7 @@ def main(argv=None):
     if args.eval_json:
         with open(args.eval_json) as f:
             record["evaluation"] = json.load(f)
-    write_json(shipped.PROVENANCE, record)
+    write_json(shipped.PROVENANCE, portable(record))
     print(json.dumps(record["files"], indent=2))
 
 

@@ -62,3 +62,24 @@ def test_shipped_tracker_runs_on_a_real_sequence(name):
         box, score = tracker.update(frame)
         assert np.all(np.isfinite(box)) and 0.0 < score < 1.0
         assert box[0] <= W and box[1] <= H and box[2] >= 10 and box[3] >= 10
+
+
+def test_provenance_names_no_folder_of_the_training_machine():
+    """Data folders are recorded as the variables the recipes read (a clone has no such folder)."""
+    from tests.conftest import load_script
+    portable = load_script("experiments/mini/ship.py").portable
+    folders = {"/data/real-train": "${LORETRACK_REAL_TRAIN}", "data/real-train": "${LORETRACK_REAL_TRAIN}"}
+    assert portable({"a": ["cd /data/real-train/x", "data/real-train", 3]}, folders) == \
+        {"a": ["cd ${LORETRACK_REAL_TRAIN}/x", "${LORETRACK_REAL_TRAIN}", 3]}
+    roots = []
+
+    def walk(obj):
+        if isinstance(obj, dict):
+            roots.extend(v for k, v in obj.items() if k == "root" and isinstance(v, str))
+            for v in obj.values():
+                walk(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                walk(v)
+    walk(_record())
+    assert roots and all(r.startswith("${") for r in roots), roots
