@@ -435,7 +435,8 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_
     for kind, s, ckpt, desc in entries:
         name = tracker_name(kind, s)
         path = write_tracker_file(os.path.join(tracker_dir, f"{name.replace('@', '-')}.yaml"), name, ckpt,
-                                  *factors, desc, backend="eager", threads=threads)
+                                  *factors, desc, backend="eager", threads=threads,
+                                  max_size_change=shipped.MAX_SIZE_CHANGE)
         refs.append(TrackerRef(ref=path, name=name, checkpoint=os.path.abspath(ckpt), threads=threads))
         roles[name] = kind
     t0 = time.time()

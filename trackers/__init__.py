@@ -12,6 +12,8 @@ Installed as ``loretrack_plugin.trackers``. A tracker file looks like::
     checkpoint: loretrack-128/OSTrack_ep0300.pth.tar
     backend: auto                  # auto | eager | openvino | onnxruntime | onednn | bf16
     threads: null                  # optional
+    max_size_change: null          # optional: a factor k > 1 limits each frame's width/height change
+                                   # to [1/k, k] (off = the official loop; the demo trackers use it)
 
 Checkpoint paths: absolute paths (``~`` and ``$VARS`` expanded) are used as they are; paths starting
 with ``./`` or ``../`` are relative to the YAML file's folder; any other relative path is relative

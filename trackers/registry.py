@@ -16,7 +16,8 @@ from ..utils.files import read_yaml
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_WEIGHTS_DIR = os.path.join("~", ".cache", "loretrack", "weights")
-_KEYS = {"name", "description", "network", "search_factor", "template_factor", "checkpoint", "backend", "threads"}
+_KEYS = {"name", "description", "network", "search_factor", "template_factor", "checkpoint", "backend", "threads",
+         "max_size_change"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class TrackerSpec:
     checkpoint: Optional[str] = None
     backend: str = "auto"
     threads: Optional[int] = None
+    max_size_change: Optional[float] = None
     description: str = ""
     source: Optional[str] = field(default=None, compare=False)
 
@@ -105,10 +107,14 @@ def load_spec(path: Union[str, os.PathLike]) -> TrackerSpec:
     threads = d.get("threads")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"{path}: 'threads' must be a positive integer or null, got {threads!r}")
+    limit = d.get("max_size_change")
+    if limit is not None and _number(d, "max_size_change", path) <= 1:
+        raise ValueError(f"{path}: 'max_size_change' must be a number > 1 or null, got {limit!r}")
     return TrackerSpec(name=name, network=network, search_factor=_number(d, "search_factor", path),
                        template_factor=_number(d, "template_factor", path),
                        checkpoint=_resolve_checkpoint(ckpt, os.path.dirname(path)) if ckpt else None,
-                       backend=backend, threads=threads, description=str(d.get("description") or ""), source=path)
+                       backend=backend, threads=threads, max_size_change=None if limit is None else float(limit),
+                       description=str(d.get("description") or ""), source=path)
 
 
 def _registry() -> Dict[str, str]:
@@ -148,7 +154,7 @@ def get_spec(name_or_path: Union[str, os.PathLike, TrackerSpec]) -> TrackerSpec:
 
 def write_tracker_file(path: str, name: str, checkpoint: str, search_factor: float, template_factor: float,
                        description: str = "", backend: str = "auto", threads: Optional[int] = None,
-                       relative: bool = False, header: str = "") -> str:
+                       relative: bool = False, header: str = "", max_size_change: Optional[float] = None) -> str:
     """Write a tracker file (atomically) for ``checkpoint``; ``relative=True`` stores the checkpoint as
     ``./<path relative to the file's folder>`` (for files that travel with their weights)."""
     from ..utils.files import write_text
@@ -159,6 +165,8 @@ def write_tracker_file(path: str, name: str, checkpoint: str, search_factor: flo
            "template_factor": float(template_factor), "checkpoint": ckpt, "backend": backend}
     if threads:
         doc["threads"] = int(threads)
+    if max_size_change is not None:
+        doc["max_size_change"] = float(max_size_change)
     write_text(path, header + yaml.safe_dump(doc, sort_keys=False))
     return path
 
@@ -194,7 +202,8 @@ def make_tracker(name_or_spec, checkpoint: Optional[str] = None, backend: Option
         net = load_tracker_net(spec, checkpoint)
     return TrackerCore(net, spec.search_factor, spec.template_factor,
                        backend=backend if backend not in (None, "") else spec.backend,
-                       threads=threads if threads is not None else spec.threads, name=spec.name)
+                       threads=threads if threads is not None else spec.threads, name=spec.name,
+                       max_size_change=spec.max_size_change)
 
 
 def build_got10k_tracker(name_or_spec, checkpoint: Optional[str] = None, backend: Optional[str] = None,

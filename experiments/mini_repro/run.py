@@ -55,7 +55,16 @@ def main(argv=None) -> int:
     ap.add_argument("--backbone", default=None, help="default: the shipped backbone")
     ap.add_argument("--teacher", default=None, help="default: the shipped teacher")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--max-size-change", default=str(shipped.MAX_SIZE_CHANGE),
+                    help="the trackers' per-frame size limit (the shipped trackers' [%(default)s]); "
+                         "'none' runs the official loop")
     args = ap.parse_args(argv)
+    try:
+        limit = None if args.max_size_change.lower() == "none" else float(args.max_size_change)
+        if limit is not None and not limit > 1:
+            raise ValueError
+    except ValueError:
+        sys.exit(f"--max-size-change: expected a number > 1 or 'none', got {args.max_size_change!r}")
     if not args.real_data or not os.path.isdir(args.real_data):
         sys.exit("--real-data: no folder of real training videos (set LORETRACK_REAL_TRAIN)")
 
@@ -112,7 +121,7 @@ def main(argv=None) -> int:
     kinds = ["baseline", "student"] + variants
     refs = [TrackerRef(ref="static-box", name="static-box")]
     tpath = write_tracker_file(os.path.join(out, "trackers", "teacher-192.yaml"), "teacher-192", teacher,
-                               *factors, "shipped frozen teacher", "eager", args.threads)
+                               *factors, "shipped frozen teacher", "eager", args.threads, max_size_change=limit)
     refs.append(TrackerRef(ref=tpath, name="teacher-192", checkpoint=teacher, threads=args.threads))
     for seed in seeds:
         for kind in kinds:
@@ -120,11 +129,13 @@ def main(argv=None) -> int:
             ckpt = run(kind, recipe, seed, VARIANTS.get(kind))
             name = f"{kind}@s{seed}"
             path = write_tracker_file(os.path.join(out, "trackers", f"{kind}-s{seed}.yaml"), name, ckpt,
-                                      *factors, LABELS[kind], "eager", args.threads)
+                                      *factors, LABELS[kind], "eager", args.threads, max_size_change=limit)
             refs.append(TrackerRef(ref=path, name=name, checkpoint=os.path.abspath(ckpt), threads=args.threads))
 
-    res = evaluate("otb-dir", args.eval_data, refs, result_dir=os.path.join(out, "results"),
-                   report_dir=os.path.join(out, "reports"), workers=1)
+    # results of another loop setting live in their own folders (finished results are reused)
+    loop = "" if limit is None else f"-size{limit:g}"
+    res = evaluate("otb-dir", args.eval_data, refs, result_dir=os.path.join(out, "results" + loop),
+                   report_dir=os.path.join(out, "reports" + loop), workers=1)
     with open(res.metrics_file) as f:
         metrics = {n: t["overall"] for n, t in json.load(f)["trackers"].items()}
     auc = {n: m["success_score"] for n, m in metrics.items()}
@@ -148,10 +159,12 @@ def main(argv=None) -> int:
         rows.append(f"| {LABELS[k]} − baseline | {100 * g['gain']:+.1f}{sd} | {g['verdict']} | |")
     names = sorted(os.listdir(args.eval_data))
     text = (f"Success AUC (%) on {args.eval_data} ({len(res.evaluated)} sequences no model trained on), got10k "
-            f"OTB protocol; seeds {', '.join(map(str, seeds))}; {args.samples} training samples per run.\n\n"
+            f"OTB protocol; seeds {', '.join(map(str, seeds))}; {args.samples} training samples per run; "
+            f"tracking loop: {'official' if limit is None else f'size change limited to x{limit:g} per frame'}.\n\n"
             "| model | AUC mean ± std | per seed | fps |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
     write_text(os.path.join(out, "table.md"), text)
-    write_json(os.path.join(out, "results.json"), {"seeds": seeds, "samples": args.samples, "eval_data":
+    write_json(os.path.join(out, "results.json"), {"seeds": seeds, "samples": args.samples, "max_size_change": limit,
+                                                   "eval_data":
                                                    args.eval_data, "sequences": res.evaluated, "table": table,
                                                    "gains": gains, "folder": names})
     print(text)

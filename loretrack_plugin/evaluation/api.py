@@ -18,7 +18,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from ..utils.files import check_writable
 from .benchmarks import Benchmark, get_benchmark
 from .benchmark_readers import quiet, warn_missing
-from .runner import (RunSummary, Task, TrackerRef, is_complete, result_paths, run_tasks, shard_sequences)
+from .runner import (STATIC_BOX, STATIC_BOX_FACTORY, RunSummary, Task, TrackerRef, is_complete, result_paths,
+                     run_tasks, shard_sequences)
 from .summary import build_metrics, write_metrics
 
 log = logging.getLogger("loretrack")
@@ -119,6 +120,22 @@ def _warn_changed_trackers(exp, trackers: Sequence[TrackerRef]) -> None:
             log.warning("%s: existing results in %s were written with checkpoint %s, this run uses %s; finished "
                         "sequences are not re-run (use another --result-dir to start afresh)", t.name,
                         os.path.dirname(path), old.get("checkpoint"), t.checkpoint)
+        limit = _size_limit(t)
+        if "search_factor" in old and old.get("max_size_change") != limit:
+            log.warning("%s: existing results in %s were written with max_size_change %s, this run uses %s; "
+                        "finished sequences are not re-run (use another --result-dir to start afresh)", t.name,
+                        os.path.dirname(path), old.get("max_size_change"), limit)
+
+
+def _size_limit(t: TrackerRef):
+    """The tracking loop's ``max_size_change`` of a named tracker (None for factories and the floor)."""
+    if t.is_factory or t.ref in (STATIC_BOX, STATIC_BOX_FACTORY):
+        return None
+    from ..trackers import get_spec
+    try:
+        return get_spec(t.ref).max_size_change
+    except (ValueError, OSError):
+        return None
 
 
 def evaluate(benchmark: str, root: str, trackers: Sequence[TrackerRef], result_dir: str = "results",

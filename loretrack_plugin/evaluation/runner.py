@@ -123,7 +123,8 @@ def tracker_info(t: TrackerRef, tracker=None) -> dict:
         info.update(network=spec.network.to_dict() if spec.network is not None else None,
                     search_factor=spec.search_factor, template_factor=spec.template_factor,
                     description=spec.description, backend=t.backend or spec.backend,
-                    threads=t.threads if t.threads is not None else spec.threads, source=spec.source)
+                    threads=t.threads if t.threads is not None else spec.threads, source=spec.source,
+                    max_size_change=spec.max_size_change)
     core = getattr(tracker, "core", None)
     if core is not None:
         cfg = getattr(core, "cfg", None)

@@ -105,14 +105,16 @@ def synthetic_frames(n: int, width: int = 640, height: int = 360, seed: int = 0)
 
 
 def make_cores(net, search_factor: float, template_factor: float, backends: Sequence[str],
-               threads: Optional[int], fp32_recheck: bool = False) -> Dict[str, TrackerCore]:
+               threads: Optional[int], fp32_recheck: bool = False,
+               max_size_change: Optional[float] = None) -> Dict[str, TrackerCore]:
     return {b: TrackerCore(net, search_factor, template_factor, backend=b, threads=threads, name=f"bench[{b}]",
-                           fp32_recheck=fp32_recheck) for b in backends}
+                           fp32_recheck=fp32_recheck, max_size_change=max_size_change) for b in backends}
 
 
 def time_backends(net, search_factor: float, template_factor: float, backends: Sequence[str], frames,
                   init_box, repeats: int = 3, threads: Optional[int] = None, progress: bool = True,
-                  cores_out: Optional[Dict[str, TrackerCore]] = None, fp32_recheck: bool = False) -> List[Timing]:
+                  cores_out: Optional[Dict[str, TrackerCore]] = None, fp32_recheck: bool = False,
+                  max_size_change: Optional[float] = None) -> List[Timing]:
     """Interleaved timing of every backend on ``frames`` (RGB arrays; frame 0 initialises).
 
     ``cores_out``, if given, receives the trackers (with their built engines) by backend name.
@@ -120,7 +122,7 @@ def time_backends(net, search_factor: float, template_factor: float, backends: S
     if len(frames) < 2:
         raise ValueError("need at least 2 frames to time tracking steps")
     frames = [to_rgb_uint8(f) for f in frames]
-    cores = make_cores(net, search_factor, template_factor, backends, threads, fp32_recheck)
+    cores = make_cores(net, search_factor, template_factor, backends, threads, fp32_recheck, max_size_change)
     if cores_out is not None:
         cores_out.update(cores)
     for core in cores.values():  # builds + warms up each backend outside the timed loop
@@ -333,7 +335,7 @@ class PeakCheck:
 
 def check_peaks(net, search_factor: float, template_factor: float, backends: Sequence[str], seq_dirs: Sequence[str],
                 threads: Optional[int] = None, max_frames: Optional[int] = None, progress: bool = True,
-                fp32_recheck: bool = False) -> List[PeakCheck]:
+                fp32_recheck: bool = False, max_size_change: Optional[float] = None) -> List[PeakCheck]:
     """Does each backend pick the same windowed peak cell as eager on every frame?
 
     Teacher-forced: on each frame every backend sees eager's search crop (so one early difference
@@ -347,8 +349,8 @@ def check_peaks(net, search_factor: float, template_factor: float, backends: Seq
     """
     from ..evaluation.metrics import got10k_overall, got10k_sequence
     others = [b for b in backends if b != "eager"]
-    cores = make_cores(net, search_factor, template_factor, ["eager"] + others, threads, fp32_recheck)
-    free = make_cores(net, search_factor, template_factor, others, threads, fp32_recheck)
+    cores = make_cores(net, search_factor, template_factor, ["eager"] + others, threads, fp32_recheck, max_size_change)
+    free = make_cores(net, search_factor, template_factor, others, threads, fp32_recheck, max_size_change)
     results = {b: PeakCheck(b) for b in others}
     curves: Dict[str, list] = {b: [] for b in ["eager"] + others}
     for seq in seq_dirs:

@@ -119,6 +119,11 @@ def test_tiny_demo_end_to_end(tiny_models, tmp_path):
             st = summary["stages"][f"{kind}-s{s}"]
             assert os.path.isfile(st["checkpoint"]) and st["seed"] == s
         assert summary["stages"][f"student-s{s}"]["samples"] == summary["stages"][f"baseline-s{s}"]["samples"]
+    # every tracker the demo evaluates runs the miniature trackers' loop (as the shipped ones do)
+    from loretrack_plugin import shipped
+    from loretrack_plugin.trackers import load_spec
+    specs = [load_spec(str(p)) for p in sorted((out / "trackers").glob("*.yaml"))]
+    assert len(specs) == 5 and all(sp.max_size_change == shipped.MAX_SIZE_CHANGE for sp in specs)
     real = summary["results"]["real-sample"]
     assert set(real["metrics"]) == {"static-box", "teacher-192", "loretrack-96@s0", "loretrack-96@s1",
                                     "baseline-96@s0", "baseline-96@s1"}

@@ -141,3 +141,21 @@ def test_workers_give_the_same_results(synth, tmp_path):
         np.testing.assert_array_equal(np.loadtxt(f, delimiter=","), np.loadtxt(g, delimiter=","))
     info = json.load(open(os.path.join(two, "LaSOT", "drift", "tracker_info.json")))
     assert info["name"] == "drift" and info["ref"] == "tests.evaluation.trackers:drift"
+
+
+def test_resuming_with_another_size_limit_warns(synth, tiny_tracker_file, tmp_path, caplog):
+    """Finished results are reused on resume; when the tracker's loop setting changed, the log says so."""
+    res, rep = str(tmp_path / "res"), str(tmp_path / "rep")
+    plain = TrackerRef(tiny_tracker_file, "tiny-64")
+    first = evaluate("otb-dir", synth["otb"], [plain], result_dir=res, report_dir=rep)
+    info = json.loads(open(os.path.join(res, "OTB", "tiny-64", "tracker_info.json")).read())
+    assert info["max_size_change"] is None
+    limited = tmp_path / "tiny-64.yaml"
+    text = open(tiny_tracker_file).read().replace("./tiny.pth.tar", os.path.join(os.path.dirname(tiny_tracker_file),
+                                                                                 "tiny.pth.tar"))
+    limited.write_text(text + "max_size_change: 1.02\n")
+    with caplog.at_level("WARNING", logger="loretrack"):
+        again = evaluate("otb-dir", synth["otb"], [TrackerRef(str(limited), "tiny-64")], result_dir=res,
+                         report_dir=rep)
+    assert again.run.skipped == first.run.done == 3
+    assert "written with max_size_change None, this run uses 1.02" in caplog.text

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from loretrack_plugin import build_net, save_checkpoint
-from loretrack_plugin.trackers import get_spec, list_trackers, load_spec, make_tracker, weights_dir
+from loretrack_plugin.trackers import get_spec, list_trackers, load_spec, make_tracker, weights_dir, write_tracker_file
 from tests.conftest import tiny_net_kwargs
 
 OFFICIAL = {
@@ -122,6 +122,8 @@ def test_make_tracker_with_an_in_memory_network():
     ("search_factor: 5\ntemplate_factor: 2\nnetwork: {search_size: 100}\n", "bad 'network' section"),
     ("search_factor: 5\ntemplate_factor: 2\nnetwork: {search_size: 128, depthh: 3}\n", "bad 'network' section"),
     ("search_factor: 5\ntemplate_factor: 2\nthreads: 0\n", "'threads' must be a positive integer"),
+    ("search_factor: 5\ntemplate_factor: 2\nmax_size_change: 1.0\n", "'max_size_change' must be a number > 1"),
+    ("search_factor: 5\ntemplate_factor: 2\nmax_size_change: yes\n", "'max_size_change' must be a positive number"),
     ("- just\n- a list\n", "expected a mapping"),
     ("search_factor: [5\n", "not valid YAML"),
 ])
@@ -131,6 +133,19 @@ def test_bad_tracker_files_name_the_file(tmp_path, text, msg):
     with pytest.raises(ValueError, match=msg) as e:
         load_spec(str(p))
     assert str(p) in str(e.value)
+
+
+def test_max_size_change_goes_from_the_file_to_the_loop(tmp_path):
+    torch.manual_seed(0)
+    net = build_net(64, 32, **tiny_net_kwargs())
+    path = write_tracker_file(str(tmp_path / "damped.yaml"), "damped", str(tmp_path / "w.pth"), 4.0, 2.0,
+                              max_size_change=1.02)
+    spec = load_spec(path)
+    assert spec.max_size_change == 1.02
+    assert make_tracker(spec, net=net, backend="eager").max_size_change == 1.02
+    official = load_spec(write_tracker_file(str(tmp_path / "plain.yaml"), "plain", str(tmp_path / "w.pth"), 4.0, 2.0))
+    assert official.max_size_change is None and make_tracker(official, net=net).max_size_change is None
+    assert "max_size_change:" not in (tmp_path / "plain.yaml").read_text()
 
 
 def test_tracker_without_checkpoint(tmp_path):

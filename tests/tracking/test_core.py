@@ -192,3 +192,35 @@ def test_grayscale_rgba_and_16bit_frames_track_like_rgb(tiny_net, biker):
         core.init(seq[0], gt[0])
         got = [core.update(f)[0] for f in seq[1:]]
         assert np.array_equal(np.array(got), np.array(want)), name
+
+
+def test_max_size_change_limits_width_and_height_and_nothing_else(tiny_net, biker):
+    frames, gt = biker
+    free = TrackerCore(tiny_net, 5.0, 2.0, backend="eager")
+    free.init(frames[0], gt[0])
+    k = 1.02
+    limited = TrackerCore(tiny_net, 5.0, 2.0, backend="eager", max_size_change=k)
+    limited.init(frames[0], gt[0])
+    clamped = 0
+    for f in frames[1:12]:
+        prev = np.array(limited.state, dtype=np.float64)
+        search, rf = limited.search_crop(f)
+        maps = limited.forward(search)
+        box, _ = limited.update_from_maps(f.shape[:2], maps, rf)
+        # the same maps through the official loop from the same state: only the size may differ
+        free.state = list(prev)
+        ref, _ = free.update_from_maps(f.shape[:2], maps, rf)
+        assert limited.last.peak == free.last.peak
+        ratio = box[2:] / prev[2:]
+        assert np.all(ratio <= k + 1e-9) and np.all(ratio >= 1 / k - 1e-9)
+        centre, ref_centre = box[:2] + box[2:] / 2, ref[:2] + ref[2:] / 2
+        if np.allclose(box, ref):
+            continue
+        clamped += 1
+        assert np.all(np.abs(ref[2:] / prev[2:] - 1) > np.abs(ratio - 1) - 1e-9)
+        assert np.allclose(centre, ref_centre, atol=1e-6) or min(box[0], box[1]) <= 0 or ref.min() <= 0
+    assert clamped > 0, "a random network's size head never changed the box by more than 2 %: test says nothing"
+    for bad in (1.0, 0.5, float("inf"), True):
+        with pytest.raises(ValueError, match="max_size_change"):
+            TrackerCore(tiny_net, 5.0, 2.0, max_size_change=bad)
+    assert "max_size_change=1.02" in repr(limited)
