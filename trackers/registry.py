@@ -107,8 +107,9 @@ def load_spec(path: Union[str, os.PathLike]) -> TrackerSpec:
     threads = d.get("threads")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"{path}: 'threads' must be a positive integer or null, got {threads!r}")
+    from ..tracking.core import valid_size_limit
     limit = d.get("max_size_change")
-    if limit is not None and _number(d, "max_size_change", path) <= 1:
+    if not valid_size_limit(limit):
         raise ValueError(f"{path}: 'max_size_change' must be a number > 1 or null, got {limit!r}")
     return TrackerSpec(name=name, network=network, search_factor=_number(d, "search_factor", path),
                        template_factor=_number(d, "template_factor", path),

@@ -94,9 +94,7 @@ class TrackerCore:
         if not (search_factor > 0 and template_factor > 0):
             raise ValueError(f"{name}: crop factors must be positive (search {search_factor}, "
                              f"template {template_factor})")
-        if max_size_change is not None and not (isinstance(max_size_change, (int, float))
-                                                and not isinstance(max_size_change, bool) and max_size_change > 1
-                                                and math.isfinite(max_size_change)):
+        if not valid_size_limit(max_size_change):
             raise ValueError(f"{name}: max_size_change={max_size_change!r} must be a number > 1 (or None)")
         if threads is not None and int(threads) < 1:
             raise ValueError(f"{name}: threads={threads} must be >= 1")
@@ -276,6 +274,11 @@ class TrackerCore:
         return (f"TrackerCore(name={self.name!r}, search={self.cfg.search_size}x{self.search_factor:g}, "
                 f"template={self.cfg.template_size}x{self.template_factor:g}, "
                 f"backend={self.backend_name or self.requested_backend}{limit})")
+
+
+def valid_size_limit(k) -> bool:
+    """Is ``k`` a usable ``max_size_change``: None, or a finite number > 1 (not a bool)?"""
+    return k is None or (isinstance(k, (int, float)) and not isinstance(k, bool) and math.isfinite(k) and k > 1)
 
 
 def limit_size_change(box_cxcywh, prev_box_xywh, k: float) -> list:

@@ -123,7 +123,8 @@ def test_make_tracker_with_an_in_memory_network():
     ("search_factor: 5\ntemplate_factor: 2\nnetwork: {search_size: 128, depthh: 3}\n", "bad 'network' section"),
     ("search_factor: 5\ntemplate_factor: 2\nthreads: 0\n", "'threads' must be a positive integer"),
     ("search_factor: 5\ntemplate_factor: 2\nmax_size_change: 1.0\n", "'max_size_change' must be a number > 1"),
-    ("search_factor: 5\ntemplate_factor: 2\nmax_size_change: yes\n", "'max_size_change' must be a positive number"),
+    ("search_factor: 5\ntemplate_factor: 2\nmax_size_change: yes\n", "'max_size_change' must be a number > 1"),
+    ("search_factor: 5\ntemplate_factor: 2\nmax_size_change: .inf\n", "'max_size_change' must be a number > 1"),
     ("- just\n- a list\n", "expected a mapping"),
     ("search_factor: [5\n", "not valid YAML"),
 ])
