@@ -55,6 +55,9 @@ def main(argv=None) -> int:
     ap.add_argument("--backbone", default=None, help="default: the shipped backbone")
     ap.add_argument("--teacher", default=None, help="default: the shipped teacher")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a recipe value in every run, e.g. --set data.augment.blur_prob=0.2 (repeatable; finished runs in --out are "
+                         "reused as they are, so give a new --out)")
     ap.add_argument("--max-size-change", default=str(shipped.MAX_SIZE_CHANGE),
                     help="the trackers' per-frame size limit (the shipped trackers' [%(default)s]); "
                          "'none' runs the official loop")
@@ -77,6 +80,10 @@ def main(argv=None) -> int:
     from loretrack_plugin.utils.files import write_json, write_text
 
     out = os.path.abspath(args.out)
+    try:  # a bad --set fails here, before any run starts
+        load_config(recipe_path("mini/baseline"), list(args.set))
+    except (ValueError, KeyError) as e:
+        sys.exit(f"--set: {e}")
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     variants = [v for v in args.variants.split(",") if v.strip()]
     for v in variants:
@@ -104,7 +111,7 @@ def main(argv=None) -> int:
             over["teacher"] = {"checkpoint": teacher}
         if loss:
             over["loss"] = loss
-        cfg = load_config(recipe_path(recipe), [over])
+        cfg = load_config(recipe_path(recipe), [over] + list(args.set))
         latest = os.path.join(run_dir, "checkpoints", "latest.pth.tar")
         t0 = time.time()
         trainer = Trainer(cfg, mode="distill" if recipe.endswith("student") else "train",
@@ -164,6 +171,7 @@ def main(argv=None) -> int:
             "| model | AUC mean ± std | per seed | fps |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
     write_text(os.path.join(out, "table.md"), text)
     write_json(os.path.join(out, "results.json"), {"seeds": seeds, "samples": args.samples, "max_size_change": limit,
+                                                   "overrides": list(args.set), "teacher": teacher,
                                                    "eval_data":
                                                    args.eval_data, "sequences": res.evaluated, "table": table,
                                                    "gains": gains, "folder": names})

@@ -1,4 +1,4 @@
-"""``loretrack bench``: per-backend speed of a named tracker, timed in one run with interleaved calls.
+"""``loretrack bench``: per-backend speed of a named tracker, timed in one run, one backend at a time.
 
 Next to the times it measures, in the same run, this machine's GEMM peak for every precision it times
 (fp32 / bf16 / int8, best engine of several) and states each backend's full step as achieved GFLOP/s
@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ..cli import UserError
 
-HELP = "time the full tracker step and the forward alone for each inference backend (one run, interleaved)"
+HELP = "time the full tracker step and the forward alone for each inference backend (one run, one backend at a time)"
 
 
 def add_arguments(p):
@@ -139,8 +139,10 @@ def run(args) -> int:
     print(f"tracker {spec.name}: search {cfg.search_size} px x{spec.search_factor:g}, template {cfg.template_size} "
           f"px x{spec.template_factor:g}, ViT {cfg.embed_dim}/{cfg.depth}; {weights}")
     if random_weights:
-        print("NOTE: random weights. The speeds hold for trained weights too; the peak-cell and AUC agreement "
-              "below do not (check those with trained weights: the tracker's checkpoint or --checkpoint).")
+        print("NOTE: random weights. The forward times hold for trained weights too. The step does not quite: "
+              "random weights give flat score maps, so the guard recomputes far more frames than with a "
+              "trained network. Nor does the peak-cell and AUC agreement below (check those with trained "
+              "weights: the tracker's checkpoint or --checkpoint).")
     cpu = hardware.read_cpuinfo()
     summary = hardware.cpu_summary(cpu)
     print(f"threads: {args.threads or 'engine default'} (torch {torch.get_num_threads()}), "
@@ -179,8 +181,8 @@ def run(args) -> int:
         engines = {r.backend: _engine_info(cores[r.backend], frames) for r in rows}
         isa = {b: isa_text(info) for b, info in engines.items()}
         eager = next(r for r in rows if r.backend == "eager")
-        print(f"\n{source}, {args.repeats} repetitions, backends interleaved per frame; step = full tracker "
-              f"step (median; guard re-runs with eager weighted in), fwd = forward alone (median)")
+        print(f"\n{source}, {args.repeats} repetitions, one backend at a time (order rotated per repetition); "
+              f"step = full tracker step (median; guard re-runs with eager weighted in), fwd = forward alone (median)")
         print(format_timings(rows, flops=flops["flops"], peaks=peaks, isa=isa))
         print(f"GFLOP/s = {flops['flops'] / 1e9:.2f} GFLOP per forward ({flops['counted_as']}) / step time; "
               f"% of peak = GFLOP/s / the GEMM peak of the backend's precision (prec)")

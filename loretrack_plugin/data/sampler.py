@@ -9,7 +9,10 @@ Sample ``i`` of epoch ``e`` is drawn with ``numpy.random.default_rng([seed, e, i
    [t+1, t + max_gap + g) with ``max_gap`` = 200, where the slack ``g`` starts at 0 and grows by 5
    until a visible frame exists (pytracking's ``causal`` mode, one template and one search frame);
    one-frame datasets (COCO) use the same image twice;
-4. the pair is processed (:class:`PairProcessing`); a rejected pair or an unreadable frame starts
+4. only with the optional distractor augmentation (``data.augment.distractor_prob``): with that
+   probability, an object to paste (a visible frame and its box of another sequence, drawn as in
+   steps 1-2);
+5. the pair is processed (:class:`PairProcessing`); a rejected pair or an unreadable frame starts
    again from step 1 with the same generator. Unreadable frames are reported in the sample
    (``corrupt``) so the trainer can warn about and count them.
 
@@ -88,7 +91,13 @@ class PairSampler(torch.utils.data.Dataset):
             except CorruptImageError as e:
                 corrupt.append(e.path)
                 continue
-            out = self.processing(rng, t_img, info.bbox[t_id], s_img, info.bbox[s_id])
+            try:
+                distractor = self._pick_distractor(rng, ds.sequence_name(seq))
+            except CorruptImageError as e:
+                corrupt.append(e.path)
+                continue
+            out = self.processing(rng, t_img, info.bbox[t_id], s_img, info.bbox[s_id],
+                                  **({"distractor": distractor} if distractor is not None else {}))
             if out is None:
                 continue
             sample = {k: torch.from_numpy(v) for k, v in out.items()}
@@ -98,6 +107,28 @@ class PairSampler(torch.utils.data.Dataset):
             return sample
         raise SamplingError(f"no valid sample after {self.max_attempts} attempts (epoch {epoch}, index {index}"
                             f"{'; unreadable frames: ' + ', '.join(corrupt[:3]) if corrupt else ''})")
+
+    def _pick_distractor(self, rng: np.random.Generator, target_sequence: str, tries: int = 5):
+        """(frame, box) of an object of another sequence to paste into the search crop, or None (see
+        step 4). Never the target's own sequence: a second copy of the target would make the label
+        ambiguous."""
+        if not getattr(self.processing, "wants_distractor", False):
+            return None
+        if rng.random() >= self.processing.augment.distractor_prob:
+            return None
+        for _ in range(tries):
+            ds = self.datasets[int(rng.choice(len(self.datasets), p=self.p))]
+            seq = self._pick_sequence(ds, rng)
+            if _video(ds.sequence_name(seq)) != _video(target_sequence):
+                break
+        else:
+            return None
+        info = ds.sequence_info(seq)
+        visible = np.flatnonzero(info.visible)
+        if not len(visible):
+            return None
+        f = int(rng.choice(visible))
+        return ds.frame(seq, f), np.asarray(info.bbox[f], np.float64)
 
     def _pick_sequence(self, ds: TrackingDataset, rng: np.random.Generator) -> int:
         if not ds.is_video:
@@ -122,6 +153,11 @@ class PairSampler(torch.utils.data.Dataset):
             gap += 5
             if len(cand):
                 return t, int(rng.choice(cand))
+
+
+def _video(sequence_name: str) -> str:
+    """The video a sequence comes from: still-image and random-box items are named 'video#frame...'."""
+    return sequence_name.split("#", 1)[0]
 
 
 def worker_init(worker_id: int) -> None:

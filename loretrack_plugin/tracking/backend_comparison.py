@@ -1,9 +1,19 @@
 """Speed and agreement of the inference backends, measured in one process (``loretrack bench``).
 
 Timings on a shared 2-core machine drift ~10 % between processes, so every backend is timed in the
-same run with the calls interleaved: for each frame, each backend (in an order rotated per frame)
-runs its full tracker step (crop + normalise + forward + window + decode + map back), then each
-runs the forward alone on the same search crop. Medians over all frames and repetitions are reported.
+same run, one backend at a time: each repetition runs every backend (in an order rotated per
+repetition) as a block over all frames, first its full tracker steps (crop + normalise + forward +
+window + decode + map back), then the forward alone on the same search crops. Medians over all
+frames and repetitions are reported.
+
+Blocks, not calls interleaved frame by frame: every engine keeps its own worker threads (PyTorch's
+OpenMP pool, OpenVINO's TBB arena, ONNX Runtime's pool), and after a call they keep spinning for a
+while. Interleaved per frame on 2 cores, each engine ran while the previous one's threads still
+held the cores: on 2026-11-30 (Zen 4, 2 threads) the student's eager step measured 26-28 ms
+interleaved with OpenVINO and ONNX Runtime against 9-16 ms alone, OpenVINO's 9.6 ms against
+4.9-7.6 ms. A tracker runs one engine, so that is what is timed. Before each block the backend
+runs a few untimed forwards after a short pause (:data:`BLOCK_WARMUP`, :data:`BLOCK_PAUSE_S`),
+so the previous block's threads have gone idle.
 
 The step time of a guarded fast backend includes the frames its guard recomputes
 (``TrackerCore._needs_eager``: with eager after an exact fp32 engine such as ``auto``'s; with the
@@ -111,11 +121,16 @@ def make_cores(net, search_factor: float, template_factor: float, backends: Sequ
                            fp32_recheck=fp32_recheck, max_size_change=max_size_change) for b in backends}
 
 
+BLOCK_WARMUP = 3      # untimed forwards before each backend's block
+BLOCK_PAUSE_S = 0.3   # pause before them: the previous engine's worker threads stop spinning
+
+
 def time_backends(net, search_factor: float, template_factor: float, backends: Sequence[str], frames,
                   init_box, repeats: int = 3, threads: Optional[int] = None, progress: bool = True,
                   cores_out: Optional[Dict[str, TrackerCore]] = None, fp32_recheck: bool = False,
                   max_size_change: Optional[float] = None) -> List[Timing]:
-    """Interleaved timing of every backend on ``frames`` (RGB arrays; frame 0 initialises).
+    """Timing of every backend on ``frames`` (RGB arrays; frame 0 initialises), one backend at a
+    time per repetition (see the module docstring).
 
     ``cores_out``, if given, receives the trackers (with their built engines) by backend name.
     """
@@ -133,26 +148,28 @@ def time_backends(net, search_factor: float, template_factor: float, backends: S
     reruns: Dict[str, List[Optional[str]]] = {b: [] for b in backends}
     fwds: Dict[str, List[float]] = {b: [] for b in backends}
     names = list(backends)
-    total = repeats * (len(frames) - 1)
-    bar = tqdm(total=total, desc="bench", unit="frame", disable=not progress, leave=False)
+    bar = tqdm(total=repeats * len(names) * (len(frames) - 1), desc="bench", unit="frame", disable=not progress,
+               leave=False)
     for r in range(repeats):
-        for core in cores.values():
+        k = r % len(names)
+        for b in names[k:] + names[:k]:
+            core = cores[b]
+            time.sleep(BLOCK_PAUSE_S)
+            for _ in range(BLOCK_WARMUP):
+                core.forward(searches[0])
             core.init(frames[0], init_box)
-        for i, frame in enumerate(frames[1:]):
-            k = (i + r) % len(names)
-            order = names[k:] + names[:k]
-            for b in order:
-                before = dict(cores[b].stats)
+            for frame in frames[1:]:
+                before = dict(core.stats)
                 t0 = time.perf_counter()
-                cores[b].update(frame)
+                core.update(frame)
                 steps[b].append(time.perf_counter() - t0)
                 reruns[b].append(next((k for k in ("eager", "exact")
-                                       if cores[b].stats[f"{k}_reruns"] > before[f"{k}_reruns"]), None))
-            for b in order:
+                                       if core.stats[f"{k}_reruns"] > before[f"{k}_reruns"]), None))
+                bar.update(1)
+            for search in searches:
                 t0 = time.perf_counter()
-                cores[b].forward(searches[i])
+                core.forward(search)
                 fwds[b].append(time.perf_counter() - t0)
-            bar.update(1)
     bar.close()
     return [Timing(b, cores[b].backend_name, 1e3 * step_time_with_reruns(steps[b], reruns[b]),
                    1e3 * statistics.median(fwds[b]), steps[b], fwds[b], precision=cores[b].backend.precision,

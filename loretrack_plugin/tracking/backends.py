@@ -15,6 +15,9 @@ Every backend is a callable ``backend(template, search) -> (score_map, size_map,
 * ``bf16-weights`` PyTorch with weights and activations stored in bf16 (oneDNN bf16 GEMMs, no
                    per-call weight conversion; needs AVX512-BF16 or AMX). Not exact.
 * ``int8``         the default int8 path, :data:`INT8_DEFAULT` (one of the three below). Not exact.
+                   Experimental: it keeps eager's peak cell (guarded), but with the shipped
+                   miniature loop (``max_size_change``) its AUC on real video left the 0.5-point
+                   bar around eager's (README, CPU speed section); prefer ``bf16``.
 * ``int8-ort``     ONNX Runtime with dynamic quantisation (``onnxruntime.quantization.quantize_dynamic``:
                    per-channel int8 weights, activations quantised per call from their own range,
                    u8 x s8 integer GEMMs in MLAS, VNNI where the CPU has it). No calibration data.
@@ -32,7 +35,8 @@ engine reports about the kernels and instruction sets it ran (see
 :mod:`loretrack_plugin.tracking.hardware`).
 
 Measured with ``loretrack bench --tracker loretrack-128 --threads 1`` (ViT-B/16 at 128/64, random
-weights, one process, calls interleaved) on the 2-core AMD EPYC VM (family 25 model 17 = Zen 4:
+weights, one process, calls interleaved frame by frame, which on 2 cores inflates every engine
+(see :mod:`.backend_comparison`); relative order only) on the 2-core AMD EPYC VM (family 25 model 17 = Zen 4:
 AVX-512 executed on 256-bit units, so MKL and oneDNN fp32 GEMMs both reach ~95-105 GFLOP/s per core
 and bf16 ~210): forward alone eager 200 ms, openvino 147 ms (x1.36), onnxruntime 156 ms
 (x1.29), onednn 183 ms (x1.09), bf16 78 ms (x2.57). On Zen 5 (full-width AVX-512) the fp32 engines

@@ -21,6 +21,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Union
 import yaml
 
 from ..config import ARCH_FIELDS, NET_FIELDS, ConfigError, NetConfig, default_template_size
+from ..data.augment import Augment
 
 
 def _net_section(fields, **values) -> Dict[str, Any]:
@@ -53,6 +54,8 @@ DEFAULTS: Dict[str, Any] = {
         "search": {"size": None, "factor": 5.0, "center_jitter": 4.5, "scale_jitter": 0.5},
         "max_gap": 200, "min_sequence_length": 20, "min_visible": 4,
         "grayscale_prob": 0.05, "flip_prob": 0.5, "crop_flip_prob": 0.5, "brightness_jitter": 0.2,
+        # optional augmentations against over-fitting small data (data/augment.py); all off = official
+        "augment": {"distractor_prob": 0.0, "occlusion_prob": 0.0, "occlusion": 0.4, "blur_prob": 0.0, "color": 0.0},
         "student_antialias": False,  # official: bilinear down-sample without antialiasing (docs/method.md, pitfall P7)
         "num_workers": 4,
     },
@@ -231,6 +234,10 @@ def validate(cfg: dict) -> None:
         for i, ds in enumerate(d[key]["datasets"] or []):
             if not isinstance(ds, Mapping) or "type" not in ds or "root" not in ds:
                 raise ConfigError(f"data.{key}.datasets[{i}] must be a mapping with 'type' and 'root'")
+    try:
+        Augment.from_config(d.get("augment"))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     for name in ("tensors",):
         bad = [t for t in cfg["loss"]["qkv"][name] if t not in ("q", "k", "v")]
         if bad:

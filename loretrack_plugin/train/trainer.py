@@ -43,6 +43,7 @@ from ..checkpoint import extract_state_dict, infer_config, load_checkpoint, read
 from .. import shipped
 from ..config import ARCH_FIELDS, NetConfig
 from ..data.readers import build_dataset
+from ..data.augment import Augment
 from ..data.processing import CropSpec, PairProcessing
 from ..data.sampler import PairSampler, ShardedBatches, collate, worker_init
 from ..models.net import TrackerNet
@@ -428,7 +429,7 @@ class Trainer:
         tz, sx = self.crop_specs()
         proc = PairProcessing(tz, sx, train=split == "train", grayscale_prob=d["grayscale_prob"],
                               flip_prob=d["flip_prob"], crop_flip_prob=d["crop_flip_prob"],
-                              brightness_jitter=d["brightness_jitter"])
+                              brightness_jitter=d["brightness_jitter"], augment=Augment.from_config(d["augment"]))
         seed = self.cfg["run"]["seed"] + (0 if split == "train" else 1_000_003)
         sampler = PairSampler(sets, weights, proc, part["samples_per_epoch"], max_gap=d["max_gap"], seed=seed,
                               min_length=d["min_sequence_length"], min_visible=d["min_visible"])

@@ -131,3 +131,36 @@ def test_check_peaks_on_synthetic_frames_with_the_auc_of_each_tracker(tmp_path):
     # an exact backend follows eager's trajectory, so its tracker scores the same
     assert 0 < res.eager_auc <= 1 and res.auc_diff_points == pytest.approx(0.0, abs=1e-9)
     assert res.auc_within_tolerance
+
+
+def test_backends_are_timed_one_at_a_time_in_rotated_order(monkeypatch):
+    """Interleaving engines frame by frame on 2 cores timed each one against the others' spinning
+    worker threads; a block per backend and repetition times what a tracker runs."""
+    from loretrack_plugin.tracking import backend_comparison as bc
+    monkeypatch.setattr(bc, "BLOCK_PAUSE_S", 0.0)
+    calls = []
+    make = bc.make_cores
+
+    def logged(*args, **kw):
+        cores = make(*args, **kw)
+        for name, core in cores.items():
+            for method in ("init", "update", "forward"):
+                real = getattr(core, method)
+                setattr(core, method, lambda *a, _r=real, _n=name, _m=method: (calls.append((_n, _m)), _r(*a))[1])
+        return cores
+
+    monkeypatch.setattr(bc, "make_cores", logged)
+    torch.manual_seed(0)
+    net = build_net(64, 32, **tiny_net_kwargs())
+    frames, box = synthetic_frames(4, 160, 120)
+    box = [40.0, 40.0, 30.0, 30.0]
+    rows = bc.time_backends(net, 4.0, 2.0, ["eager", "onednn"], frames, box, repeats=2, threads=1, progress=False)
+    assert [len(r.steps) for r in rows] == [6, 6] and [len(r.forwards) for r in rows] == [6, 6]
+    starts = [i for i, (_, method) in enumerate(calls) if method == "init"]
+    assert [calls[i][0] for i in starts] == ["eager", "onednn",   # building and warming up
+                                             "eager", "onednn", "onednn", "eager"]   # order rotated per repetition
+    # after the warm-up forwards of a block, its init, steps and forwards all belong to one backend
+    for a, b in zip(starts[2:], starts[3:] + [len(calls)]):
+        block = calls[a:b - bc.BLOCK_WARMUP] if b < len(calls) else calls[a:]
+        assert {name for name, _ in block} == {calls[a][0]}
+        assert [m for _, m in block] == ["init"] + ["update"] * 3 + ["forward"] * 3
