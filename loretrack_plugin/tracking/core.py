@@ -30,8 +30,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .backends import (EXACT_TOL, AUTO_ORDER, Backend, EagerBackend, check_backend_name, choose_backend,
-                       create_backend, max_abs_diff)
+from .backends import (EXACT_TOL, AUTO_ORDER, INT8_BACKENDS, Backend, EagerBackend, check_backend_name,
+                       choose_backend, create_backend, max_abs_diff)
 from .crop import sample_target
 from .inputs import check_init_box, normalise_patch, to_rgb_uint8
 from .postprocess import clip_box, crop_box_to_pixels, decode_at, hann2d, map_box_back, peak_cell
@@ -139,6 +139,10 @@ class TrackerCore:
                 self.backend, self.backend_reason, self.backend_diff = choose_backend(
                     self.net, template, search, reference, threads=self.threads, order=AUTO_ORDER, tol=EXACT_TOL)
             else:
+                if want in INT8_BACKENDS:
+                    log.warning("%s: backend %s is experimental: it keeps eager's peak cell, but with "
+                                "max_size_change its tracking AUC on real video left the 0.5-point bar around "
+                                "eager's (README, CPU speed); bf16 held it", self.name, want)
                 self.backend = create_backend(want, self.net, threads=self.threads)
                 self.backend_diff = diff = max_abs_diff(self.backend(template, search), eager(template, search))
                 self.backend_reason = f"{want} (requested; max |diff| vs eager {diff:.1e} on the warm-up input)"

@@ -67,6 +67,19 @@ def test_int8_names_its_default_and_precisions_are_declared(net):
     assert be.name == B.INT8_DEFAULT and be.precision == "int8"
 
 
+def test_an_int8_tracker_says_it_is_experimental(net, caplog):
+    from loretrack_plugin.tracking import TrackerCore
+    from loretrack_plugin.tracking.backend_comparison import synthetic_frames
+    frames, box = synthetic_frames(1, 160, 120)
+    with caplog.at_level("WARNING", logger="loretrack"):
+        TrackerCore(net, 4.0, 2.0, backend="int8-torch", threads=1, name="t8").init(frames[0], [40.0, 40, 30, 30])
+    assert any("t8: backend int8-torch is experimental" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="loretrack"):
+        TrackerCore(net, 4.0, 2.0, backend="eager", threads=1, name="t32").init(frames[0], [40.0, 40, 30, 30])
+    assert not any("experimental" in r.getMessage() for r in caplog.records)
+
+
 def test_engine_info_names_engine_and_isa(net):
     z, x = B.example_inputs(net.cfg)
     info = B.EagerBackend(net).engine_info(z, x)
