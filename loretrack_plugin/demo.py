@@ -422,10 +422,8 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_
 
     # 5. evaluation and reports ---------------------------------------------------------------------
     tracker_dir = os.path.join(out, "trackers")
-    # every model of the recipe tracks with the crop factors it was trained with (shared by all stages)
-    crops = stage_config("student", "factors", out, train_sets, seed, 64, threads, False, backbone, teacher,
-                         extra=overrides)["data"]
-    factors = (crops["search"]["factor"], crops["template"]["factor"])
+    # every model tracks with the shipped miniature trackers' loop: their crop factors and size limit
+    factors = (shipped.SEARCH_FACTOR, shipped.TEMPLATE_FACTOR)
     refs = [TrackerRef(ref="static-box", name="static-box")]
     roles = {}
     entries = [("teacher", None, teacher, "frozen high-resolution teacher (192/96 px)")]

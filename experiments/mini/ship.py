@@ -136,7 +136,8 @@ def main(argv=None):
             record["runs"][name]["note"] = notes[stage]
         if stage != "backbone":
             write_tracker_file(os.path.join(os.path.dirname(shipped.WEIGHTS_DIR), f"{name}.yaml"), name, path,
-                               4.0, 2.0, DESCRIPTIONS[stage], relative=True, max_size_change=shipped.MAX_SIZE_CHANGE,
+                               shipped.SEARCH_FACTOR, shipped.TEMPLATE_FACTOR, DESCRIPTIONS[stage], relative=True,
+                               max_size_change=shipped.MAX_SIZE_CHANGE,
                                header="# shipped miniature model; provenance in weights/demo_weights.json\n")
     if args.eval_json:
         with open(args.eval_json) as f:

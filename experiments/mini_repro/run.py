@@ -55,9 +55,12 @@ def main(argv=None) -> int:
     ap.add_argument("--backbone", default=None, help="default: the shipped backbone")
     ap.add_argument("--teacher", default=None, help="default: the shipped teacher")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--search-factor", type=float, default=shipped.SEARCH_FACTOR,
+                    help="the trackers' search-area factor (the shipped trackers' [%(default)s]; the recipe "
+                         "trains at 4.0)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a recipe value in every run, e.g. --set data.augment.blur_prob=0.2 (repeatable; finished runs in --out are "
-                         "reused as they are, so give a new --out)")
+                    help="override a recipe value in every run, e.g. --set data.augment.blur_prob=0.2 (repeatable; "
+                         "finished runs in --out are reused as they are, so give a new --out)")
     ap.add_argument("--max-size-change", default=str(shipped.MAX_SIZE_CHANGE),
                     help="the trackers' per-frame size limit (the shipped trackers' [%(default)s]); "
                          "'none' runs the official loop")
@@ -124,7 +127,10 @@ def main(argv=None) -> int:
         return res["checkpoint"]
 
     crops = load_config(recipe_path("mini/student"))["data"]  # every stage of the recipe shares its crops
-    factors = (crops["search"]["factor"], crops["template"]["factor"])
+    if not args.search_factor > 0:
+        sys.exit(f"--search-factor: expected a positive number, got {args.search_factor}")
+    trained_factor = crops["search"]["factor"]
+    factors = (args.search_factor, crops["template"]["factor"])
     kinds = ["baseline", "student"] + variants
     refs = [TrackerRef(ref="static-box", name="static-box")]
     tpath = write_tracker_file(os.path.join(out, "trackers", "teacher-192.yaml"), "teacher-192", teacher,
@@ -140,7 +146,8 @@ def main(argv=None) -> int:
             refs.append(TrackerRef(ref=path, name=name, checkpoint=os.path.abspath(ckpt), threads=args.threads))
 
     # results of another loop setting live in their own folders (finished results are reused)
-    loop = "" if limit is None else f"-size{limit:g}"
+    loop = (("" if limit is None else f"-size{limit:g}")
+            + ("" if factors[0] == trained_factor else f"-sf{factors[0]:g}"))
     res = evaluate("otb-dir", args.eval_data, refs, result_dir=os.path.join(out, "results" + loop),
                    report_dir=os.path.join(out, "reports" + loop), workers=1)
     with open(res.metrics_file) as f:
@@ -167,14 +174,16 @@ def main(argv=None) -> int:
     names = sorted(os.listdir(args.eval_data))
     text = (f"Success AUC (%) on {args.eval_data} ({len(res.evaluated)} sequences no model trained on), got10k "
             f"OTB protocol; seeds {', '.join(map(str, seeds))}; {args.samples} training samples per run; "
-            f"tracking loop: {'official' if limit is None else f'size change limited to x{limit:g} per frame'}.\n\n"
+            f"tracking loop: {'official' if limit is None else f'size change limited to x{limit:g} per frame'}, "
+            f"search factor {factors[0]:g}.\n\n"
             "| model | AUC mean ± std | per seed | fps |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
-    write_text(os.path.join(out, "table.md"), text)
-    write_json(os.path.join(out, "results.json"), {"seeds": seeds, "samples": args.samples, "max_size_change": limit,
-                                                   "overrides": list(args.set), "teacher": teacher,
-                                                   "eval_data":
-                                                   args.eval_data, "sequences": res.evaluated, "table": table,
-                                                   "gains": gains, "folder": names})
+    record = {"seeds": seeds, "samples": args.samples, "max_size_change": limit, "search_factor": factors[0],
+              "overrides": list(args.set), "teacher": teacher, "eval_data": args.eval_data,
+              "sequences": res.evaluated, "table": table, "gains": gains, "folder": names}
+    # the latest run's table, and one per loop setting (so another setting never overwrites it)
+    for suffix in sorted({"", loop}):
+        write_text(os.path.join(out, f"table{suffix}.md"), text)
+        write_json(os.path.join(out, f"results{suffix}.json"), record)
     print(text)
     return 0
 
