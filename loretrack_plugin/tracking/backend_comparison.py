@@ -151,8 +151,8 @@ def time_backends(net, search_factor: float, template_factor: float, backends: S
     bar = tqdm(total=repeats * len(names) * (len(frames) - 1), desc="bench", unit="frame", disable=not progress,
                leave=False)
     for r in range(repeats):
-        k = r % len(names)
-        for b in names[k:] + names[:k]:
+        shift = r % len(names)
+        for b in names[shift:] + names[:shift]:
             core = cores[b]
             time.sleep(BLOCK_PAUSE_S)
             for _ in range(BLOCK_WARMUP):
