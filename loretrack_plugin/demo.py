@@ -434,7 +434,7 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_
         name = tracker_name(kind, s)
         path = write_tracker_file(os.path.join(tracker_dir, f"{name.replace('@', '-')}.yaml"), name, ckpt,
                                   *factors, desc, backend="eager", threads=threads,
-                                  max_size_change=shipped.MAX_SIZE_CHANGE)
+                                  **shipped.LOOP)
         refs.append(TrackerRef(ref=path, name=name, checkpoint=os.path.abspath(ckpt), threads=threads))
         roles[name] = kind
     t0 = time.time()

@@ -17,7 +17,7 @@ from ..utils.files import read_yaml
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_WEIGHTS_DIR = os.path.join("~", ".cache", "loretrack", "weights")
 _KEYS = {"name", "description", "network", "search_factor", "template_factor", "checkpoint", "backend", "threads",
-         "max_size_change"}
+         "max_size_change", "max_frame_side"}
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,17 @@ class TrackerSpec:
     backend: str = "auto"
     threads: Optional[int] = None
     max_size_change: Optional[float] = None
+    max_frame_side: Optional[int] = None
     description: str = ""
     source: Optional[str] = field(default=None, compare=False)
 
     def replace(self, **kw) -> "TrackerSpec":
         return replace(self, **kw)
+
+    @property
+    def loop(self) -> Dict[str, object]:
+        """The tracking-loop options of :class:`loretrack_plugin.tracking.TrackerCore` (None = official)."""
+        return {"max_size_change": self.max_size_change, "max_frame_side": self.max_frame_side}
 
 
 def weights_dir() -> str:
@@ -107,14 +113,18 @@ def load_spec(path: Union[str, os.PathLike]) -> TrackerSpec:
     threads = d.get("threads")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"{path}: 'threads' must be a positive integer or null, got {threads!r}")
-    from ..tracking.core import valid_size_limit
+    from ..tracking.core import MIN_FRAME_SIDE, valid_frame_side, valid_size_limit
     limit = d.get("max_size_change")
     if not valid_size_limit(limit):
         raise ValueError(f"{path}: 'max_size_change' must be a number > 1 or null, got {limit!r}")
+    side = d.get("max_frame_side")
+    if not valid_frame_side(side):
+        raise ValueError(f"{path}: 'max_frame_side' must be an integer >= {MIN_FRAME_SIDE} or null, got {side!r}")
     return TrackerSpec(name=name, network=network, search_factor=_number(d, "search_factor", path),
                        template_factor=_number(d, "template_factor", path),
                        checkpoint=_resolve_checkpoint(ckpt, os.path.dirname(path)) if ckpt else None,
                        backend=backend, threads=threads, max_size_change=None if limit is None else float(limit),
+                       max_frame_side=side,
                        description=str(d.get("description") or ""), source=path)
 
 
@@ -155,9 +165,11 @@ def get_spec(name_or_path: Union[str, os.PathLike, TrackerSpec]) -> TrackerSpec:
 
 def write_tracker_file(path: str, name: str, checkpoint: str, search_factor: float, template_factor: float,
                        description: str = "", backend: str = "auto", threads: Optional[int] = None,
-                       relative: bool = False, header: str = "", max_size_change: Optional[float] = None) -> str:
+                       relative: bool = False, header: str = "", max_size_change: Optional[float] = None,
+                       max_frame_side: Optional[int] = None) -> str:
     """Write a tracker file (atomically) for ``checkpoint``; ``relative=True`` stores the checkpoint as
-    ``./<path relative to the file's folder>`` (for files that travel with their weights)."""
+    ``./<path relative to the file's folder>`` (for files that travel with their weights). The loop
+    options are written only when set (None is the official loop)."""
     from ..utils.files import write_text
     ckpt = os.path.abspath(checkpoint)
     if relative:
@@ -168,6 +180,8 @@ def write_tracker_file(path: str, name: str, checkpoint: str, search_factor: flo
         doc["threads"] = int(threads)
     if max_size_change is not None:
         doc["max_size_change"] = float(max_size_change)
+    if max_frame_side is not None:
+        doc["max_frame_side"] = int(max_frame_side)
     write_text(path, header + yaml.safe_dump(doc, sort_keys=False))
     return path
 
@@ -203,8 +217,7 @@ def make_tracker(name_or_spec, checkpoint: Optional[str] = None, backend: Option
         net = load_tracker_net(spec, checkpoint)
     return TrackerCore(net, spec.search_factor, spec.template_factor,
                        backend=backend if backend not in (None, "") else spec.backend,
-                       threads=threads if threads is not None else spec.threads, name=spec.name,
-                       max_size_change=spec.max_size_change)
+                       threads=threads if threads is not None else spec.threads, name=spec.name, **spec.loop)
 
 
 def build_got10k_tracker(name_or_spec, checkpoint: Optional[str] = None, backend: Optional[str] = None,

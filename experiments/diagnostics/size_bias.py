@@ -49,7 +49,8 @@ def run(tracker, roots, every: int = 5, sequences=None, checkpoint=None, scales=
                 box = gt[k]
                 if not (np.all(np.isfinite(box)) and box[2] > 1 and box[3] > 1):
                     continue
-                image = read_rgb(paths[k])
+                image = core.working_frame(read_rgb(paths[k]))  # scaled down if the loop says so
+                box = core.to_working(box)
                 tw, th = float(box[2]), float(box[3])
                 for sc in scales:
                     cx0, cy0 = box[0] + 0.5 * tw, box[1] + 0.5 * th

@@ -137,7 +137,7 @@ def main(argv=None):
         if stage != "backbone":
             write_tracker_file(os.path.join(os.path.dirname(shipped.WEIGHTS_DIR), f"{name}.yaml"), name, path,
                                shipped.SEARCH_FACTOR, shipped.TEMPLATE_FACTOR, DESCRIPTIONS[stage], relative=True,
-                               max_size_change=shipped.MAX_SIZE_CHANGE,
+                               **shipped.LOOP,
                                header="# shipped miniature model; provenance in weights/demo_weights.json\n")
     if args.eval_json:
         with open(args.eval_json) as f:

@@ -64,6 +64,10 @@ def main(argv=None) -> int:
     ap.add_argument("--max-size-change", default=str(shipped.MAX_SIZE_CHANGE),
                     help="the trackers' per-frame size limit (the shipped trackers' [%(default)s]); "
                          "'none' runs the official loop")
+    ap.add_argument("--max-frame-side", default=str(shipped.MAX_FRAME_SIDE).lower(),
+                    help="frames with a longer side above this many pixels are tracked scaled down to it "
+                         "(the shipped trackers' [%(default)s]: every frame as it is; the recipe's training "
+                         "frames are at most 480)")
     args = ap.parse_args(argv)
     try:
         limit = None if args.max_size_change.lower() == "none" else float(args.max_size_change)
@@ -71,6 +75,13 @@ def main(argv=None) -> int:
             raise ValueError
     except ValueError:
         sys.exit(f"--max-size-change: expected a number > 1 or 'none', got {args.max_size_change!r}")
+    try:
+        side = None if args.max_frame_side.lower() == "none" else int(args.max_frame_side)
+        if side is not None and not side >= 16:
+            raise ValueError
+    except ValueError:
+        sys.exit(f"--max-frame-side: expected an integer >= 16 or 'none', got {args.max_frame_side!r}")
+    loop_options = {"max_size_change": limit, "max_frame_side": side}
     if not args.real_data or not os.path.isdir(args.real_data):
         sys.exit("--real-data: no folder of real training videos (set LORETRACK_REAL_TRAIN)")
 
@@ -134,7 +145,7 @@ def main(argv=None) -> int:
     kinds = ["baseline", "student"] + variants
     refs = [TrackerRef(ref="static-box", name="static-box")]
     tpath = write_tracker_file(os.path.join(out, "trackers", "teacher-192.yaml"), "teacher-192", teacher,
-                               *factors, "shipped frozen teacher", "eager", args.threads, max_size_change=limit)
+                               *factors, "shipped frozen teacher", "eager", args.threads, **loop_options)
     refs.append(TrackerRef(ref=tpath, name="teacher-192", checkpoint=teacher, threads=args.threads))
     for seed in seeds:
         for kind in kinds:
@@ -142,12 +153,13 @@ def main(argv=None) -> int:
             ckpt = run(kind, recipe, seed, VARIANTS.get(kind))
             name = f"{kind}@s{seed}"
             path = write_tracker_file(os.path.join(out, "trackers", f"{kind}-s{seed}.yaml"), name, ckpt,
-                                      *factors, LABELS[kind], "eager", args.threads, max_size_change=limit)
+                                      *factors, LABELS[kind], "eager", args.threads, **loop_options)
             refs.append(TrackerRef(ref=path, name=name, checkpoint=os.path.abspath(ckpt), threads=args.threads))
 
     # results of another loop setting live in their own folders (finished results are reused)
     loop = (("" if limit is None else f"-size{limit:g}")
-            + ("" if factors[0] == trained_factor else f"-sf{factors[0]:g}"))
+            + ("" if factors[0] == trained_factor else f"-sf{factors[0]:g}")
+            + ("" if side is None else f"-fs{side}"))
     res = evaluate("otb-dir", args.eval_data, refs, result_dir=os.path.join(out, "results" + loop),
                    report_dir=os.path.join(out, "reports" + loop), workers=1)
     with open(res.metrics_file) as f:
@@ -175,9 +187,12 @@ def main(argv=None) -> int:
     text = (f"Success AUC (%) on {args.eval_data} ({len(res.evaluated)} sequences no model trained on), got10k "
             f"OTB protocol; seeds {', '.join(map(str, seeds))}; {args.samples} training samples per run; "
             f"tracking loop: {'official' if limit is None else f'size change limited to x{limit:g} per frame'}, "
-            f"search factor {factors[0]:g}.\n\n"
+            f"search factor {factors[0]:g}, "
+            + ("frames as they are" if side is None else f"frames scaled down to a longer side of at most {side} px")
+            + ".\n\n"
             "| model | AUC mean ± std | per seed | fps |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
-    record = {"seeds": seeds, "samples": args.samples, "max_size_change": limit, "search_factor": factors[0],
+    record = {"seeds": seeds, "samples": args.samples, "max_size_change": limit, "max_frame_side": side,
+              "search_factor": factors[0],
               "overrides": list(args.set), "teacher": teacher, "eval_data": args.eval_data,
               "sequences": res.evaluated, "table": table, "gains": gains, "folder": names}
     # the latest run's table, and one per loop setting (so another setting never overwrites it)

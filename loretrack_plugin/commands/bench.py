@@ -166,7 +166,7 @@ def run(args) -> int:
         try:
             rows = time_backends(net, spec.search_factor, spec.template_factor, backends, frames, box,
                                  repeats=args.repeats, threads=args.threads, cores_out=cores,
-                                 fp32_recheck=args.fp32_recheck, max_size_change=spec.max_size_change)
+                                 fp32_recheck=args.fp32_recheck, loop=spec.loop)
         except BackendError as e:
             raise UserError(f"--backends: {e}; leave that backend out on this machine") from None
         flops = forward_flops(net)
@@ -212,7 +212,7 @@ def run(args) -> int:
         try:
             checks = check_peaks(net, spec.search_factor, spec.template_factor, backends, seqs,
                                  threads=args.threads, max_frames=args.max_frames, fp32_recheck=args.fp32_recheck,
-                                 max_size_change=spec.max_size_change)
+                                 loop=spec.loop)
         except BackendError as e:
             raise UserError(f"--backends: {e}; leave that backend out on this machine") from None
         print(f"\npeak-cell agreement with eager on {len(seqs)} sequences (teacher-forced on eager's crops; "

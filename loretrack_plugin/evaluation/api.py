@@ -120,22 +120,26 @@ def _warn_changed_trackers(exp, trackers: Sequence[TrackerRef]) -> None:
             log.warning("%s: existing results in %s were written with checkpoint %s, this run uses %s; finished "
                         "sequences are not re-run (use another --result-dir to start afresh)", t.name,
                         os.path.dirname(path), old.get("checkpoint"), t.checkpoint)
-        limit = _size_limit(t)
-        if "search_factor" in old and old.get("max_size_change") != limit:
-            log.warning("%s: existing results in %s were written with max_size_change %s, this run uses %s; "
-                        "finished sequences are not re-run (use another --result-dir to start afresh)", t.name,
-                        os.path.dirname(path), old.get("max_size_change"), limit)
+        if "search_factor" not in old:
+            continue
+        for key, value in _loop_options(t).items():
+            if old.get(key) != value:
+                log.warning("%s: existing results in %s were written with %s %s, this run uses %s; finished "
+                            "sequences are not re-run (use another --result-dir to start afresh)", t.name,
+                            os.path.dirname(path), key, old.get(key), value)
 
 
-def _size_limit(t: TrackerRef):
-    """The tracking loop's ``max_size_change`` of a named tracker (None for factories and the floor)."""
+def _loop_options(t: TrackerRef) -> dict:
+    """The tracking-loop options of a named tracker (``max_size_change``...; all None = the official
+    loop, also for factories and the floor)."""
+    from ..trackers import TrackerSpec, get_spec
+    official = TrackerSpec("", None, 1.0, 1.0).loop
     if t.is_factory or t.ref in (STATIC_BOX, STATIC_BOX_FACTORY):
-        return None
-    from ..trackers import get_spec
+        return official
     try:
-        return get_spec(t.ref).max_size_change
+        return get_spec(t.ref).loop
     except (ValueError, OSError):
-        return None
+        return official
 
 
 def evaluate(benchmark: str, root: str, trackers: Sequence[TrackerRef], result_dir: str = "results",

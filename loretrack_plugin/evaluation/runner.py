@@ -124,7 +124,7 @@ def tracker_info(t: TrackerRef, tracker=None) -> dict:
                     search_factor=spec.search_factor, template_factor=spec.template_factor,
                     description=spec.description, backend=t.backend or spec.backend,
                     threads=t.threads if t.threads is not None else spec.threads, source=spec.source,
-                    max_size_change=spec.max_size_change)
+                    **spec.loop)
     core = getattr(tracker, "core", None)
     if core is not None:
         cfg = getattr(core, "cfg", None)

@@ -37,7 +37,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -116,9 +116,10 @@ def synthetic_frames(n: int, width: int = 640, height: int = 360, seed: int = 0)
 
 def make_cores(net, search_factor: float, template_factor: float, backends: Sequence[str],
                threads: Optional[int], fp32_recheck: bool = False,
-               max_size_change: Optional[float] = None) -> Dict[str, TrackerCore]:
+               loop: Optional[Mapping] = None) -> Dict[str, TrackerCore]:
+    """One tracker per backend; ``loop``: TrackerCore's loop options (a spec's ``loop``; None = official)."""
     return {b: TrackerCore(net, search_factor, template_factor, backend=b, threads=threads, name=f"bench[{b}]",
-                           fp32_recheck=fp32_recheck, max_size_change=max_size_change) for b in backends}
+                           fp32_recheck=fp32_recheck, **(loop or {})) for b in backends}
 
 
 BLOCK_WARMUP = 3      # untimed forwards before each backend's block
@@ -128,7 +129,7 @@ BLOCK_PAUSE_S = 0.3   # pause before them: the previous engine's worker threads 
 def time_backends(net, search_factor: float, template_factor: float, backends: Sequence[str], frames,
                   init_box, repeats: int = 3, threads: Optional[int] = None, progress: bool = True,
                   cores_out: Optional[Dict[str, TrackerCore]] = None, fp32_recheck: bool = False,
-                  max_size_change: Optional[float] = None) -> List[Timing]:
+                  loop: Optional[Mapping] = None) -> List[Timing]:
     """Timing of every backend on ``frames`` (RGB arrays; frame 0 initialises), one backend at a
     time per repetition (see the module docstring).
 
@@ -137,7 +138,7 @@ def time_backends(net, search_factor: float, template_factor: float, backends: S
     if len(frames) < 2:
         raise ValueError("need at least 2 frames to time tracking steps")
     frames = [to_rgb_uint8(f) for f in frames]
-    cores = make_cores(net, search_factor, template_factor, backends, threads, fp32_recheck, max_size_change)
+    cores = make_cores(net, search_factor, template_factor, backends, threads, fp32_recheck, loop)
     if cores_out is not None:
         cores_out.update(cores)
     for core in cores.values():  # builds + warms up each backend outside the timed loop
@@ -352,7 +353,7 @@ class PeakCheck:
 
 def check_peaks(net, search_factor: float, template_factor: float, backends: Sequence[str], seq_dirs: Sequence[str],
                 threads: Optional[int] = None, max_frames: Optional[int] = None, progress: bool = True,
-                fp32_recheck: bool = False, max_size_change: Optional[float] = None) -> List[PeakCheck]:
+                fp32_recheck: bool = False, loop: Optional[Mapping] = None) -> List[PeakCheck]:
     """Does each backend pick the same windowed peak cell as eager on every frame?
 
     Teacher-forced: on each frame every backend sees eager's search crop (so one early difference
@@ -366,8 +367,8 @@ def check_peaks(net, search_factor: float, template_factor: float, backends: Seq
     """
     from ..evaluation.metrics import got10k_overall, got10k_sequence
     others = [b for b in backends if b != "eager"]
-    cores = make_cores(net, search_factor, template_factor, ["eager"] + others, threads, fp32_recheck, max_size_change)
-    free = make_cores(net, search_factor, template_factor, others, threads, fp32_recheck, max_size_change)
+    cores = make_cores(net, search_factor, template_factor, ["eager"] + others, threads, fp32_recheck, loop)
+    free = make_cores(net, search_factor, template_factor, others, threads, fp32_recheck, loop)
     results = {b: PeakCheck(b) for b in others}
     curves: Dict[str, list] = {b: [] for b in ["eager"] + others}
     for seq in seq_dirs:
@@ -386,13 +387,15 @@ def check_peaks(net, search_factor: float, template_factor: float, backends: Seq
         ref = cores["eager"]
         for fi, p in enumerate(tqdm(paths[1:], desc=f"check {name}", unit="frame", disable=not progress,
                                     leave=False), start=2):
-            image = read_rgb(p)
+            frame = read_rgb(p)
+            image = ref.working_frame(frame)  # the frame itself unless the loop scales large frames down
             search, rf = ref.search_crop(image)
             ref_maps = ref.forward(search)
             ref_peak = peak_cell(ref.window * ref_maps[0])
             for b in others:
                 core = cores[b]
                 core.state = list(ref.state)  # the guard's crop-rounding test looks at the current state
+                core.frame_scale = ref.frame_scale
                 maps = core.forward(search)
                 res = results[b]
                 res.frames += 1
@@ -412,7 +415,7 @@ def check_peaks(net, search_factor: float, template_factor: float, backends: Seq
             ref_box, _ = ref.update_from_maps(image.shape[:2], ref_maps, rf)
             boxes["eager"].append(ref_box)
             for b in others:
-                box, _ = free[b].update(image)
+                box, _ = free[b].update(frame)
                 boxes[b].append(box)
                 results[b].max_box_diff_free = max(results[b].max_box_diff_free, float(np.abs(box - ref_box).max()))
         for b, rows in boxes.items():

@@ -12,11 +12,18 @@ Frame t (``update``):
 5. map back around the previous centre (crop side / 2) and clip to the frame with a 10 px margin;
 6. state = that box, which is also the output. No scale/aspect penalty, no template update.
 
-One opt-in departure, off by default (``max_size_change=None`` is the official loop): with
-``max_size_change = k`` the decoded width and height are each clamped to [1/k, k] times the previous
-state's before step 5. It is for networks whose size head is unreliable (the miniature demo models:
-their predicted size follows the crop instead of the target, and a small bias compounds frame after
-frame; see experiments/diagnostics/README.md); the centre is never limited.
+Two opt-in departures, both off by default (None is the official loop):
+
+* ``max_size_change = k``: the decoded width and height are each clamped to [1/k, k] times the
+  previous state's before step 5. It is for networks whose size head is unreliable (the miniature
+  demo models: their predicted size follows the crop instead of the target, and a small bias
+  compounds frame after frame; see experiments/diagnostics/README.md); the centre is never limited.
+* ``max_frame_side = m``: a frame whose longer side exceeds ``m`` pixels is scaled down to it
+  (``cv2.INTER_AREA``) before step 1, and the loop runs in the scaled frame: the state, the crops and
+  the clipping margin are in its pixels, while ``init`` takes and ``update`` returns boxes in the
+  frame's own pixels. It is for networks trained on frames of at most ``m`` pixels (the miniature
+  recipe's videos are scaled to at most 480): the crops of a large frame then have the detail the
+  network was trained on instead of a sharper, aliased one.
 """
 from __future__ import annotations
 
@@ -26,6 +33,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
+import cv2
 import numpy as np
 import torch
 import torch.nn as nn
@@ -53,7 +61,7 @@ class FrameInfo:
     peak: Tuple[int, int]            # (row, col) of the windowed peak
     score: float                     # raw (un-windowed) score at the peak
     resize_factor: float
-    search_box: Tuple[float, ...]    # the state the search crop was centred on
+    search_box: Tuple[float, ...]    # the state the search crop was centred on (working-frame pixels)
     score_map: torch.Tensor          # (1, 1, F, F) raw score
 
 
@@ -84,18 +92,24 @@ class TrackerCore:
             multi-process test; not yet understood.
         max_size_change: None (default: the official loop) or a factor k > 1: width and height may
             change by at most x k (or x 1/k) from one frame to the next.
+        max_frame_side: None (default: the official loop) or a length in pixels (>= 16): larger frames
+            are tracked scaled down to that longer side (boxes in and out stay in frame pixels).
 
     The backend is built and run once (warm-up) inside ``init``, never on the first ``update``.
     """
 
     def __init__(self, net: nn.Module, search_factor: float, template_factor: float, backend: Optional[str] = "auto",
                  threads: Optional[int] = None, name: str = "tracker", guard: bool = True,
-                 fp32_recheck: bool = False, max_size_change: Optional[float] = None):
+                 fp32_recheck: bool = False, max_size_change: Optional[float] = None,
+                 max_frame_side: Optional[int] = None):
         if not (search_factor > 0 and template_factor > 0):
             raise ValueError(f"{name}: crop factors must be positive (search {search_factor}, "
                              f"template {template_factor})")
         if not valid_size_limit(max_size_change):
             raise ValueError(f"{name}: max_size_change={max_size_change!r} must be a number > 1 (or None)")
+        if not valid_frame_side(max_frame_side):
+            raise ValueError(f"{name}: max_frame_side={max_frame_side!r} must be an integer >= {MIN_FRAME_SIDE} "
+                             "(or None)")
         if threads is not None and int(threads) < 1:
             raise ValueError(f"{name}: threads={threads} must be >= 1")
         self.net = net.eval()
@@ -103,6 +117,8 @@ class TrackerCore:
         self.search_factor = float(search_factor)
         self.template_factor = float(template_factor)
         self.max_size_change = None if max_size_change is None else float(max_size_change)
+        self.max_frame_side = None if max_frame_side is None else int(max_frame_side)
+        self.frame_scale = (1.0, 1.0)  # (x, y): working-frame pixels per frame pixel (max_frame_side)
         self.requested_backend = check_backend_name(backend)
         self.threads = None if threads is None else int(threads)
         self.name = name
@@ -171,11 +187,33 @@ class TrackerCore:
         patch, resize_factor, _ = sample_target(image, box, self.search_factor, self.cfg.search_size)
         return normalise_patch(patch), resize_factor
 
+    def working_frame(self, frame) -> np.ndarray:
+        """``frame`` as the loop sees it: RGB uint8, scaled down to ``max_frame_side`` when larger.
+
+        Sets ``frame_scale``; a state kept from a frame of another size is carried over to this one.
+        """
+        image, scale = scale_frame(to_rgb_uint8(frame), self.max_frame_side)
+        if self.state is not None and scale != self.frame_scale:
+            self.state = scale_box(scale_box(self.state, self.frame_scale, inverse=True), scale)
+        self.frame_scale = scale
+        return image
+
+    def to_frame(self, box) -> list:
+        """A box of the working frame in the pixels of the frame it came from."""
+        return scale_box(box, self.frame_scale, inverse=True)
+
+    def to_working(self, box) -> list:
+        """A box in frame pixels in the pixels of the working frame (the last one seen)."""
+        return scale_box(box, self.frame_scale)
+
     def init(self, frame, box_xywh) -> None:
         """Start a sequence on ``frame`` with the target at ``box_xywh`` = (x, y, w, h) pixels."""
         image = to_rgb_uint8(frame)
         H, W = image.shape[:2]
         box = check_init_box(box_xywh, H, W)
+        self.state = None
+        image = self.working_frame(image)
+        box = self.to_working(box)
         patch, _, _ = sample_target(image, box, self.template_factor, self.cfg.template_size)
         self.template = normalise_patch(patch)
         search, _ = self._search_input(image, box)
@@ -188,7 +226,10 @@ class TrackerCore:
         return self.backend(self.template, search)
 
     def search_crop(self, image: np.ndarray) -> Tuple[torch.Tensor, float]:
-        """Normalised search crop (1, 3, Sx, Sx) around the current state, and its resize factor."""
+        """Normalised search crop (1, 3, Sx, Sx) around the current state, and its resize factor.
+
+        ``image`` is a working frame (:meth:`working_frame`; the frame itself without ``max_frame_side``).
+        """
         if self.state is None:
             raise RuntimeError(f"{self.name}: update() called before init()")
         return self._search_input(image, self.state)
@@ -204,20 +245,23 @@ class TrackerCore:
         return clip_box(box, image_hw[0], image_hw[1], CLIP_MARGIN), peak
 
     def update_from_maps(self, image_hw: Tuple[int, int], maps, resize_factor: float) -> Tuple[np.ndarray, float]:
-        """Steps 3-6 of the loop on given maps (from :meth:`forward` on :meth:`search_crop`)."""
+        """Steps 3-6 of the loop on given maps (from :meth:`forward` on :meth:`search_crop`).
+
+        ``image_hw`` is the working frame's size; the returned box is in the frame's own pixels.
+        """
         state, peak = self._next_state(image_hw, maps, resize_factor)
         score = maps[0]
         raw = float(score[0, 0, peak[0], peak[1]])
         self.last = FrameInfo(peak=peak, score=raw, resize_factor=resize_factor, search_box=tuple(self.state),
                               score_map=score)
         self.state = state
-        return np.asarray(state, dtype=np.float64), raw
+        return np.asarray(self.to_frame(state), dtype=np.float64), raw
 
     def update(self, frame) -> Tuple[np.ndarray, float]:
         """Track into ``frame``: returns ((x, y, w, h) float64 array, raw score at the chosen peak)."""
         if self.state is None:
             raise RuntimeError(f"{self.name}: update() called before init()")
-        image = to_rgb_uint8(frame)
+        image = self.working_frame(frame)
         search, resize_factor = self._search_input(image, self.state)
         maps, rerun = self.guarded_forward(search, image.shape[:2], resize_factor)
         self.stats["frames"] += 1
@@ -275,6 +319,8 @@ class TrackerCore:
 
     def __repr__(self) -> str:
         limit = "" if self.max_size_change is None else f", max_size_change={self.max_size_change:g}"
+        if self.max_frame_side is not None:
+            limit += f", max_frame_side={self.max_frame_side}"
         return (f"TrackerCore(name={self.name!r}, search={self.cfg.search_size}x{self.search_factor:g}, "
                 f"template={self.cfg.template_size}x{self.template_factor:g}, "
                 f"backend={self.backend_name or self.requested_backend}{limit})")
@@ -283,6 +329,32 @@ class TrackerCore:
 def valid_size_limit(k) -> bool:
     """Is ``k`` a usable ``max_size_change``: None, or a finite number > 1 (not a bool)?"""
     return k is None or (isinstance(k, (int, float)) and not isinstance(k, bool) and math.isfinite(k) and k > 1)
+
+
+MIN_FRAME_SIDE = 16
+
+
+def valid_frame_side(m) -> bool:
+    """Is ``m`` a usable ``max_frame_side``: None, or an integer >= MIN_FRAME_SIDE (not a bool)?"""
+    return m is None or (isinstance(m, (int, np.integer)) and not isinstance(m, bool) and m >= MIN_FRAME_SIDE)
+
+
+def scale_frame(image: np.ndarray, max_side: Optional[int]) -> Tuple[np.ndarray, Tuple[float, float]]:
+    """``image`` scaled down (``cv2.INTER_AREA``) so that its longer side is ``max_side``, and the
+    (x, y) scale of that; the image itself and (1, 1) when it is not larger (or ``max_side`` is None)."""
+    H, W = image.shape[:2]
+    if max_side is None or max(H, W) <= max_side:
+        return image, (1.0, 1.0)
+    f = max_side / max(H, W)
+    w, h = max(1, round(W * f)), max(1, round(H * f))
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA), (w / W, h / H)
+
+
+def scale_box(box, scale: Tuple[float, float], inverse: bool = False) -> list:
+    """(x, y, w, h) multiplied by the (x, y) ``scale`` (divided with ``inverse``)."""
+    sx, sy = (1 / scale[0], 1 / scale[1]) if inverse else scale
+    x, y, w, h = (float(v) for v in box)
+    return [x * sx, y * sy, w * sx, h * sy]
 
 
 def limit_size_change(box_cxcywh, prev_box_xywh, k: float) -> list:

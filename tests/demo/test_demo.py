@@ -123,7 +123,7 @@ def test_tiny_demo_end_to_end(tiny_models, tmp_path):
     from loretrack_plugin import shipped
     from loretrack_plugin.trackers import load_spec
     specs = [load_spec(str(p)) for p in sorted((out / "trackers").glob("*.yaml"))]
-    assert len(specs) == 5 and all(sp.max_size_change == shipped.MAX_SIZE_CHANGE for sp in specs)
+    assert len(specs) == 5 and all(sp.loop == shipped.LOOP for sp in specs)
     assert all((sp.search_factor, sp.template_factor) == (shipped.SEARCH_FACTOR, shipped.TEMPLATE_FACTOR)
                for sp in specs)
     real = summary["results"]["real-sample"]

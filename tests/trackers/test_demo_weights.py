@@ -39,7 +39,8 @@ def test_shipped_files_are_listed_intact_and_have_provenance():
         spec = get_spec(name)
         assert spec.checkpoint == shipped.weights_path({v: k for k, v in shipped.NAMES.items()}[name])
         # every miniature tracker runs the loop its evaluation used
-        assert spec.max_size_change == shipped.MAX_SIZE_CHANGE == rec["evaluation"]["max_size_change"]
+        assert spec.loop == shipped.LOOP
+        assert all(rec["evaluation"].get(k) == v for k, v in shipped.LOOP.items())
         assert spec.search_factor == shipped.SEARCH_FACTOR == rec["evaluation"]["search_factor"]
         assert spec.template_factor == shipped.TEMPLATE_FACTOR
 

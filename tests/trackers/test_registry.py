@@ -125,6 +125,8 @@ def test_make_tracker_with_an_in_memory_network():
     ("search_factor: 5\ntemplate_factor: 2\nmax_size_change: 1.0\n", "'max_size_change' must be a number > 1"),
     ("search_factor: 5\ntemplate_factor: 2\nmax_size_change: yes\n", "'max_size_change' must be a number > 1"),
     ("search_factor: 5\ntemplate_factor: 2\nmax_size_change: .inf\n", "'max_size_change' must be a number > 1"),
+    ("search_factor: 5\ntemplate_factor: 2\nmax_frame_side: 8\n", "'max_frame_side' must be an integer >= 16"),
+    ("search_factor: 5\ntemplate_factor: 2\nmax_frame_side: 480.5\n", "'max_frame_side' must be an integer >= 16"),
     ("- just\n- a list\n", "expected a mapping"),
     ("search_factor: [5\n", "not valid YAML"),
 ])
@@ -156,3 +158,18 @@ def test_tracker_without_checkpoint(tmp_path):
         make_tracker(str(p))
     with pytest.raises(FileNotFoundError, match="tracker file not found"):
         get_spec(str(tmp_path / "none.yaml"))
+
+
+def test_max_frame_side_goes_from_the_file_to_the_loop(tmp_path):
+    torch.manual_seed(0)
+    net = build_net(64, 32, **tiny_net_kwargs())
+    path = write_tracker_file(str(tmp_path / "scaled.yaml"), "scaled", str(tmp_path / "w.pth"), 4.0, 2.0,
+                              max_size_change=1.02, max_frame_side=480)
+    spec = load_spec(path)
+    assert spec.loop == {"max_size_change": 1.02, "max_frame_side": 480}
+    core = make_tracker(spec, net=net, backend="eager")
+    assert core.max_frame_side == 480 and core.max_size_change == 1.02
+    official = load_spec(write_tracker_file(str(tmp_path / "plain.yaml"), "plain", str(tmp_path / "w.pth"), 4.0, 2.0))
+    assert official.loop == {"max_size_change": None, "max_frame_side": None}
+    assert make_tracker(official, net=net).max_frame_side is None
+    assert "max_frame_side:" not in (tmp_path / "plain.yaml").read_text()

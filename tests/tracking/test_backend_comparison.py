@@ -133,6 +133,24 @@ def test_check_peaks_on_synthetic_frames_with_the_auc_of_each_tracker(tmp_path):
     assert res.auc_within_tolerance
 
 
+def test_check_peaks_runs_the_loop_options_of_the_tracker(tmp_path):
+    """With ``max_frame_side`` the teacher-forced crops come from the scaled-down frame, and eager's
+    AUC is that of the eager tracker with the same loop (boxes back in the frame's pixels)."""
+    torch.manual_seed(7)
+    net = peaky(build_net(64, 32, **tiny_net_kwargs()))
+    seq = write_sequence(tmp_path / "Drift", 4)
+    loop = {"max_size_change": 1.05, "max_frame_side": 320}  # the synthetic frames are 640 px wide
+    (res,) = check_peaks(net, 5.0, 2.0, ["eager", "onednn"], [seq], threads=1, progress=False, loop=loop)
+    assert res.frames == 3 and res.agrees and res.max_map_diff < 1e-5
+    paths, gt = load_otb_sequence(seq)
+    core = TrackerCore(net, 5.0, 2.0, backend="eager", **loop)
+    core.init(read_rgb(paths[0]), gt[0])
+    boxes = np.stack([gt[0]] + [core.update(read_rgb(p))[0] for p in paths[1:]])
+    assert core.frame_scale == (0.5, 0.5)
+    assert res.eager_auc == pytest.approx(got10k_sequence(boxes, gt, drop_nan_gt=False).success_score)
+    assert res.auc_diff_points == pytest.approx(0.0, abs=1e-9)
+
+
 def test_backends_are_timed_one_at_a_time_in_rotated_order(monkeypatch):
     """Interleaving engines frame by frame on 2 cores timed each one against the others' spinning
     worker threads; a block per backend and repetition times what a tracker runs."""

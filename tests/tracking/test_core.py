@@ -224,3 +224,48 @@ def test_max_size_change_limits_width_and_height_and_nothing_else(tiny_net, bike
         with pytest.raises(ValueError, match="max_size_change"):
             TrackerCore(tiny_net, 5.0, 2.0, max_size_change=bad)
     assert "max_size_change=1.02" in repr(limited)
+
+
+def test_max_frame_side_tracks_a_large_frame_as_its_scaled_down_copy(tiny_net, biker):
+    """A frame twice the size (each pixel doubled) is scaled back to the original by INTER_AREA, so the
+    loop with max_frame_side = the original's longer side gives exactly twice the original's boxes."""
+    import cv2
+    frames, gt = biker
+    H, W = frames[0].shape[:2]
+    small = TrackerCore(tiny_net, 5.0, 2.0, backend="eager", max_size_change=1.02)
+    big = TrackerCore(tiny_net, 5.0, 2.0, backend="eager", max_size_change=1.02, max_frame_side=max(H, W))
+    small.init(frames[0], gt[0])
+    big.init(cv2.resize(frames[0], (2 * W, 2 * H), interpolation=cv2.INTER_NEAREST), 2 * np.asarray(gt[0]))
+    assert big.frame_scale == (0.5, 0.5) and np.allclose(big.state, small.state)
+    for f in frames[1:8]:
+        want, s_want = small.update(f)
+        got, s_got = big.update(cv2.resize(f, (2 * W, 2 * H), interpolation=cv2.INTER_NEAREST))
+        assert np.allclose(got, 2 * want, atol=1e-9) and s_got == s_want
+        assert np.allclose(big.state, small.state, atol=1e-9)  # the loop itself runs in the small frame
+    # frames that are not larger than the limit are tracked as they are: the official loop, bit for bit
+    same = TrackerCore(tiny_net, 5.0, 2.0, backend="eager", max_size_change=1.02, max_frame_side=max(H, W))
+    small.init(frames[0], gt[0])
+    same.init(frames[0], gt[0])
+    for f in frames[1:6]:
+        assert np.array_equal(same.update(f)[0], small.update(f)[0])
+    assert same.frame_scale == (1.0, 1.0)
+    assert f"max_frame_side={max(H, W)}" in repr(same)
+
+
+def test_max_frame_side_carries_the_state_when_the_frame_size_changes(tiny_net, biker):
+    import cv2
+    frames, gt = biker
+    H, W = frames[0].shape[:2]
+    core = TrackerCore(tiny_net, 5.0, 2.0, backend="eager", max_frame_side=W // 2)
+    core.init(frames[0], gt[0])
+    before = core.to_frame(core.state)
+    assert np.allclose(before, gt[0])
+    core.working_frame(cv2.resize(frames[1], (W // 4, H // 4)))  # smaller than the limit: not scaled
+    assert core.frame_scale == (1.0, 1.0)
+    assert np.allclose(core.state, before)  # the same box, now in the pixels of the unscaled frame
+
+
+@pytest.mark.parametrize("bad", [0, 8, 15, 100.0, True, "480"])
+def test_bad_max_frame_side_is_refused(tiny_net, bad):
+    with pytest.raises(ValueError, match="max_frame_side"):
+        TrackerCore(tiny_net, 5.0, 2.0, max_frame_side=bad)
