@@ -45,7 +45,8 @@ class TrackerSpec:
     @property
     def loop(self) -> Dict[str, object]:
         """The tracking-loop options of :class:`loretrack_plugin.tracking.TrackerCore` (None = official)."""
-        return {"max_size_change": self.max_size_change, "max_frame_side": self.max_frame_side}
+        from ..tracking.core import LOOP_OPTIONS
+        return {k: getattr(self, k) for k in LOOP_OPTIONS}
 
 
 def weights_dir() -> str:

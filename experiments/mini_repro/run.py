@@ -75,12 +75,13 @@ def main(argv=None) -> int:
             raise ValueError
     except ValueError:
         sys.exit(f"--max-size-change: expected a number > 1 or 'none', got {args.max_size_change!r}")
+    from loretrack_plugin.tracking.core import MIN_FRAME_SIDE, valid_frame_side
     try:
         side = None if args.max_frame_side.lower() == "none" else int(args.max_frame_side)
-        if side is not None and not side >= 16:
-            raise ValueError
     except ValueError:
-        sys.exit(f"--max-frame-side: expected an integer >= 16 or 'none', got {args.max_frame_side!r}")
+        side = -1
+    if not valid_frame_side(side):
+        sys.exit(f"--max-frame-side: expected an integer >= {MIN_FRAME_SIDE} or 'none', got {args.max_frame_side!r}")
     loop_options = {"max_size_change": limit, "max_frame_side": side}
     if not args.real_data or not os.path.isdir(args.real_data):
         sys.exit("--real-data: no folder of real training videos (set LORETRACK_REAL_TRAIN)")

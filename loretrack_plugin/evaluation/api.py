@@ -132,8 +132,9 @@ def _warn_changed_trackers(exp, trackers: Sequence[TrackerRef]) -> None:
 def _loop_options(t: TrackerRef) -> dict:
     """The tracking-loop options of a named tracker (``max_size_change``...; all None = the official
     loop, also for factories and the floor)."""
-    from ..trackers import TrackerSpec, get_spec
-    official = TrackerSpec("", None, 1.0, 1.0).loop
+    from ..tracking.core import LOOP_OPTIONS
+    from ..trackers import get_spec
+    official = dict.fromkeys(LOOP_OPTIONS)
     if t.is_factory or t.ref in (STATIC_BOX, STATIC_BOX_FACTORY):
         return official
     try:

@@ -332,6 +332,8 @@ def valid_size_limit(k) -> bool:
 
 
 MIN_FRAME_SIDE = 16
+# the loop options of TrackerCore (keyword arguments; None = the official loop)
+LOOP_OPTIONS = ("max_size_change", "max_frame_side")
 
 
 def valid_frame_side(m) -> bool:
