@@ -104,6 +104,11 @@ class NetConfig:
     def head_dim(self) -> int:
         return self.embed_dim // self.num_heads
 
+    @property
+    def mlp_hidden(self) -> int:
+        """Hidden width of each block's MLP."""
+        return int(self.embed_dim * self.mlp_ratio)
+
     def replace(self, **kw) -> "NetConfig":
         return dataclasses.replace(self, **kw)
 

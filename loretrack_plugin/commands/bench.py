@@ -24,6 +24,10 @@ def add_arguments(p):
     p.add_argument("--tracker", default="loretrack-128", help="tracker name or tracker .yaml file [%(default)s]")
     p.add_argument("--checkpoint", default=None,
                    help="weights (default: the tracker's; random weights when that file does not exist)")
+    p.add_argument("--inflate-from", metavar="SOURCE", default=None,
+                   help="weights: a trained smaller network (tracker name, tracker .yaml or checkpoint) inflated "
+                        "into the tracker's architecture; it computes the source's maps at the tracker's cost "
+                        "(loretrack_plugin/models/inflate.py)")
     p.add_argument("--backends", default="eager,openvino,onnxruntime,bf16",
                    help="comma-separated backends to compare (eager is the reference) [%(default)s]")
     p.add_argument("--frames", type=int, default=30, help="timed frames per repetition [%(default)s]")
@@ -63,6 +67,37 @@ def weights_source(spec, checkpoint: Optional[str]) -> Tuple[Optional[str], str]
     return None, f"RANDOM weights (no checkpoint at {ckpt})"
 
 
+def _inflated(spec, source: str):
+    """(spec, the tracker's network with weights inflated from ``source``, how the output names them).
+
+    A tracker ``source`` also lends its crop factors and loop options: its maps are a trained tracker's
+    only under the crops it was trained for. A checkpoint ``source`` keeps the tracker's.
+    """
+    from ..checkpoint import CheckpointError, build_net_from_checkpoint
+    from ..config import ConfigError
+    from ..models.inflate import inflate_net
+    from ..trackers import get_spec, load_tracker_net
+    if spec.network is None:
+        raise UserError(f"--inflate-from: --tracker {spec.name} has no network section to inflate into")
+    lent = ""
+    try:
+        if os.path.isfile(source) and not source.endswith((".yaml", ".yml")):
+            src = build_net_from_checkpoint(source)
+        else:
+            src_spec = get_spec(source)
+            src = load_tracker_net(src_spec)
+            spec = spec.replace(search_factor=src_spec.search_factor, template_factor=src_spec.template_factor,
+                                **src_spec.loop)
+            loop = "".join(f", {k} {v}" for k, v in spec.loop.items() if v is not None)
+            lent = f"; its search/template factors {spec.search_factor:g}/{spec.template_factor:g}{loop}"
+        net = inflate_net(src, spec.network)
+    except (ValueError, FileNotFoundError, CheckpointError, ConfigError) as e:
+        raise UserError(f"--inflate-from {source}: {e}") from None
+    c = src.cfg
+    return spec, net, (f"weights INFLATED from {source} (ViT {c.embed_dim}/{c.depth}, "
+                       f"{c.search_size}/{c.template_size} px{lent})")
+
+
 def _load(args):
     from ..tracking.backend_comparison import random_net
     from ..trackers import get_spec, load_tracker_net
@@ -70,6 +105,11 @@ def _load(args):
         spec = get_spec(args.tracker)
     except (ValueError, FileNotFoundError) as e:
         raise UserError(f"--tracker: {e}") from None
+    if args.inflate_from is not None:
+        if args.checkpoint is not None:
+            raise UserError("--inflate-from and --checkpoint both name the weights; give one")
+        spec, net, weights = _inflated(spec, args.inflate_from)
+        return spec, net, weights, False
     ckpt, weights = weights_source(spec, args.checkpoint)
     net = load_tracker_net(spec, ckpt) if ckpt is not None else random_net(spec.network)
     return spec, net, weights, ckpt is None
@@ -143,6 +183,10 @@ def run(args) -> int:
               "random weights give flat score maps, so the guard recomputes far more frames than with a "
               "trained network. Nor does the peak-cell and AUC agreement below (check those with trained "
               "weights: the tracker's checkpoint or --checkpoint).")
+    if args.inflate_from is not None:
+        print("NOTE: inflated weights compute the source network's maps (a trained tracker's) at this "
+              "architecture's cost: the step and the guard re-runs are a trained network's; the accuracy is "
+              "the source's, not this architecture's.")
     cpu = hardware.read_cpuinfo()
     summary = hardware.cpu_summary(cpu)
     print(f"threads: {args.threads or 'engine default'} (torch {torch.get_num_threads()}), "

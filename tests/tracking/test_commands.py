@@ -156,3 +156,39 @@ def test_bench_json_states_speed_against_the_gemm_peaks(tiny, real_otb_root, tmp
     assert checks["int8"]["precision"] == "int8"
     assert all(0 <= c["auc"] <= 1 and c["eager_auc"] == checks["auto"]["eager_auc"] for c in checks.values())
     assert all(c["auc_diff_points"] == pytest.approx(100 * (c["auc"] - c["eager_auc"])) for c in checks.values())
+
+
+def test_bench_inflates_a_trained_network_into_the_trackers_architecture(tiny, real_otb_root, tmp_path, capsys):
+    src = tmp_path / "small.yaml"  # a "trained" tracker: the tiny network under its own loop
+    src.write_text(f"search_factor: 3.5\ntemplate_factor: 2.0\nmax_size_change: 1.05\n"
+                   f"checkpoint: {tiny['dir']}/tiny.pth.tar\n")
+    big = tmp_path / "big.yaml"
+    big.write_text("network: {search_size: 64, template_size: 32, embed_dim: 128, depth: 3, num_heads: 8, "
+                   "head_channels: 64}\nsearch_factor: 5\ntemplate_factor: 2\n"
+                   f"checkpoint: {tmp_path}/absent.pth\n")
+    js = tmp_path / "bench.json"
+    assert main(["bench", "--tracker", str(big), "--inflate-from", str(src), "--backends", "eager,onnxruntime",
+                 "--frames", "2", "--repeats", "1", "--threads", "1", "--no-peak", "--check-peaks",
+                 f"{real_otb_root}/Biker", "--max-frames", "4", "--json", str(js)]) == 0
+    out = capsys.readouterr().out
+    # the big architecture, the source's crop factors and loop
+    assert "ViT 128/3" in out and "x3.5" in out and "RANDOM" not in out
+    res = json.loads(js.read_text())
+    assert "INFLATED" in res["weights"] and "max_size_change 1.05" in res["weights"] and not res["random_weights"]
+    assert res["network"]["embed_dim"] == 128 and res["network"]["depth"] == 3
+    (check,) = res["peak_check"]
+    assert check["peak_mismatches"] == 0 and check["max_map_diff"] < 1e-5
+
+
+def test_bench_inflate_from_refuses_what_it_cannot_inflate(tiny, tmp_path, capsys):
+    narrow = tmp_path / "narrow.yaml"
+    narrow.write_text("network: {search_size: 64, embed_dim: 32, depth: 2, num_heads: 2, head_channels: 32}\n"
+                      f"search_factor: 5\ntemplate_factor: 2\ncheckpoint: {tmp_path}/absent.pth\n")
+    cases = ((["--tracker", str(narrow), "--inflate-from", tiny["yaml"]], "cannot inflate embed_dim 64 to 32"),
+             (["--tracker", str(narrow), "--inflate-from", tiny["yaml"], "--checkpoint", "x.pth"], "give one"),
+             (["--tracker", tiny["yaml"], "--inflate-from", tiny["yaml"]], "no network section"),
+             (["--tracker", str(narrow), "--inflate-from", str(tmp_path / "nothing.pth")], "--inflate-from"))
+    for extra, words in cases:
+        assert main(["bench", "--backends", "eager", "--frames", "2"] + extra) == 2
+        err = capsys.readouterr().err
+        assert words in err and len(err.strip().splitlines()) == 1, err
