@@ -169,3 +169,16 @@ def test_near_ties_are_rechecked_in_fp32_before_eager(net):
     core._exact = None
     core.update(frame)
     assert core.stats["eager_reruns"] == 2 and calls["eager"] == 2
+
+
+def test_reduced_precision_trackers_build_the_fp32_recheck_engine_by_default(net):
+    """bf16/int8 trackers recheck near ties with the fast exact fp32 engine unless told not to."""
+    import numpy as np
+    from loretrack_plugin.tracking import TrackerCore
+    frame = np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)
+    on = TrackerCore(net, 5.0, 2.0, backend="int8")
+    on.init(frame, [80, 80, 40, 40])
+    assert on.fp32_recheck and on._exact is not None and on._exact.exact and on._exact is not on.backend
+    off = TrackerCore(net, 5.0, 2.0, backend="int8", fp32_recheck=False)
+    off.init(frame, [80, 80, 40, 40])
+    assert off._exact is None
