@@ -10,7 +10,6 @@ every frame, and the got10k success AUC of its tracker against eager's. ``--json
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import logging
 import os
@@ -46,9 +45,8 @@ def add_arguments(p):
                    help="side of the square GEMM that measures the machine's peak per precision [%(default)s]")
     p.add_argument("--peak-repeats", type=int, default=5, help="GEMM peak: best of this many calls [%(default)s]")
     p.add_argument("--no-peak", action="store_true", help="skip the GEMM peak measurement (no %% of peak)")
-    p.add_argument("--fp32-recheck", action=argparse.BooleanOptionalAction, default=True,
-                   help="bf16/int8: recheck near-tie frames with the fast exact fp32 engine before eager "
-                        "(the trackers' default; --no-fp32-recheck: with eager only)")
+    p.add_argument("--fp32-recheck", action="store_true",
+                   help="bf16/int8: recheck near-tie frames with the fast exact fp32 engine before eager (opt-in)")
 
 
 def weights_source(spec, checkpoint: Optional[str]) -> Tuple[Optional[str], str]:

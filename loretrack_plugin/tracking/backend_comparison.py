@@ -115,7 +115,7 @@ def synthetic_frames(n: int, width: int = 640, height: int = 360, seed: int = 0)
 
 
 def make_cores(net, search_factor: float, template_factor: float, backends: Sequence[str],
-               threads: Optional[int], fp32_recheck: bool = True,
+               threads: Optional[int], fp32_recheck: bool = False,
                loop: Optional[Mapping] = None) -> Dict[str, TrackerCore]:
     """One tracker per backend; ``loop``: TrackerCore's loop options (a spec's ``loop``; None = official)."""
     return {b: TrackerCore(net, search_factor, template_factor, backend=b, threads=threads, name=f"bench[{b}]",
@@ -128,7 +128,7 @@ BLOCK_PAUSE_S = 0.3   # pause before them: the previous engine's worker threads 
 
 def time_backends(net, search_factor: float, template_factor: float, backends: Sequence[str], frames,
                   init_box, repeats: int = 3, threads: Optional[int] = None, progress: bool = True,
-                  cores_out: Optional[Dict[str, TrackerCore]] = None, fp32_recheck: bool = True,
+                  cores_out: Optional[Dict[str, TrackerCore]] = None, fp32_recheck: bool = False,
                   loop: Optional[Mapping] = None) -> List[Timing]:
     """Timing of every backend on ``frames`` (RGB arrays; frame 0 initialises), one backend at a
     time per repetition (see the module docstring).
@@ -353,7 +353,7 @@ class PeakCheck:
 
 def check_peaks(net, search_factor: float, template_factor: float, backends: Sequence[str], seq_dirs: Sequence[str],
                 threads: Optional[int] = None, max_frames: Optional[int] = None, progress: bool = True,
-                fp32_recheck: bool = True, loop: Optional[Mapping] = None) -> List[PeakCheck]:
+                fp32_recheck: bool = False, loop: Optional[Mapping] = None) -> List[PeakCheck]:
     """Does each backend pick the same windowed peak cell as eager on every frame?
 
     Teacher-forced: on each frame every backend sees eager's search crop (so one early difference

@@ -171,14 +171,15 @@ def test_near_ties_are_rechecked_in_fp32_before_eager(net):
     assert core.stats["eager_reruns"] == 2 and calls["eager"] == 2
 
 
-def test_reduced_precision_trackers_build_the_fp32_recheck_engine_by_default(net):
-    """bf16/int8 trackers recheck near ties with the fast exact fp32 engine unless told not to."""
+def test_the_fp32_recheck_engine_is_built_only_when_asked_for(net):
+    """bf16/int8 trackers recheck near ties with eager by default, and build the fast exact fp32
+    engine for it only with ``fp32_recheck=True`` (opt-in: see the docstring of TrackerCore)."""
     import numpy as np
     from loretrack_plugin.tracking import TrackerCore
     frame = np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)
-    on = TrackerCore(net, 5.0, 2.0, backend="int8")
-    on.init(frame, [80, 80, 40, 40])
-    assert on.fp32_recheck and on._exact is not None and on._exact.exact and on._exact is not on.backend
-    off = TrackerCore(net, 5.0, 2.0, backend="int8", fp32_recheck=False)
+    off = TrackerCore(net, 5.0, 2.0, backend="int8")
     off.init(frame, [80, 80, 40, 40])
-    assert off._exact is None
+    assert not off.fp32_recheck and off._exact is None
+    on = TrackerCore(net, 5.0, 2.0, backend="int8", fp32_recheck=True)
+    on.init(frame, [80, 80, 40, 40])
+    assert on._exact is not None and on._exact.exact and on._exact is not on.backend
