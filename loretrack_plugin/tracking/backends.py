@@ -15,10 +15,10 @@ Every backend is a callable ``backend(template, search) -> (score_map, size_map,
 * ``bf16-weights`` PyTorch with weights and activations stored in bf16 (oneDNN bf16 GEMMs, no
                    per-call weight conversion; needs AVX512-BF16 or AMX). Not exact.
 * ``int8``         the default int8 path, :data:`INT8_DEFAULT` (one of the three below). Not exact.
-                   Experimental: it keeps eager's peak cell (guarded), but in one of three
-                   measured loops (``max_size_change`` 1.02 at search factor 4.0) its AUC on real
-                   video left the 0.5-point bar around eager's (README, CPU speed section);
-                   prefer ``bf16``.
+                   Experimental: it keeps eager's peak cell (guarded), but its AUC on real video
+                   left the 0.5-point bar around eager's for the shipped student in one of three
+                   measured loops (``max_size_change`` 1.02 at search factor 4.0) and for the
+                   shipped teacher (README, CPU speed section). bf16 drifts for that teacher too.
 * ``int8-ort``     ONNX Runtime with dynamic quantisation (``onnxruntime.quantization.quantize_dynamic``:
                    per-channel int8 weights, activations quantised per call from their own range,
                    u8 x s8 integer GEMMs in MLAS, VNNI where the CPU has it). No calibration data.

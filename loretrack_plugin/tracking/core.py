@@ -157,9 +157,10 @@ class TrackerCore:
                     self.net, template, search, reference, threads=self.threads, order=AUTO_ORDER, tol=EXACT_TOL)
             else:
                 if want in INT8_BACKENDS:
-                    log.warning("%s: backend %s is experimental: it keeps eager's peak cell, but in one of "
-                                "three measured loops its tracking AUC on real video left the 0.5-point bar "
-                                "around eager's (README, CPU speed); bf16 held it in all three", self.name, want)
+                    log.warning("%s: backend %s is experimental: it keeps eager's peak cell, but its tracking "
+                                "AUC on real video left the 0.5-point bar around eager's for the shipped student "
+                                "in one of three measured loops and for the shipped teacher (README, CPU speed)",
+                                self.name, want)
                 self.backend = create_backend(want, self.net, threads=self.threads)
                 self.backend_diff = diff = max_abs_diff(self.backend(template, search), eager(template, search))
                 self.backend_reason = f"{want} (requested; max |diff| vs eager {diff:.1e} on the warm-up input)"
