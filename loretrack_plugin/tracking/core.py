@@ -89,8 +89,8 @@ class TrackerCore:
             next to the reduced-precision one) and fall back to eager only where that engine's own
             top two are within its ~1e-6 of each other (``stats``: ``exact_reruns``,
             ``eager_reruns``). Off by default: with it on, the full test suite's process segfaulted
-            at a later multi-process DDP test (twice in session 4, once in two runs in session 9);
-            the cause is not understood.
+            at a later multi-process DDP test (in 2 of 2 full runs in session 4, 0 of 3 in session 5,
+            2 of 3 in session 9); the cause is not understood.
         max_size_change: None (default: the official loop) or a factor k > 1: width and height may
             change by at most x k (or x 1/k) from one frame to the next.
         max_frame_side: None (default: the official loop) or a length in pixels (>= 16): larger frames
