@@ -106,9 +106,9 @@ def load_spec(path: Union[str, os.PathLike]) -> TrackerSpec:
     if ckpt is not None and not isinstance(ckpt, str):
         raise ValueError(f"{path}: 'checkpoint' must be a path string")
     backend = d.get("backend") or "auto"
-    from ..tracking.backends import check_backend_name
+    from ..tracking.backends import check_tracker_backend
     try:
-        backend = check_backend_name(backend)
+        backend = check_tracker_backend(backend)
     except ValueError as e:
         raise ValueError(f"{path}: {e}") from None
     threads = d.get("threads")

@@ -135,10 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _prepare(args) -> Tuple[object, Callable[[], object]]:
     """Check the cheap things before the handshake; return (spec, factory that builds the tracker)."""
     from . import get_spec, make_tracker
-    from ..tracking.backends import check_backend_name
+    from ..tracking.backends import check_tracker_backend
 
     spec = get_spec(args.tracker)
-    backend = check_backend_name(args.backend) if args.backend else None
+    backend = check_tracker_backend(args.backend) if args.backend else None
     threads = None
     if args.threads not in (None, ""):
         try:

@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     for seq in list_otb_sequences(args.root):
         paths, gt = load_otb_sequence(seq)
         core = TrackerCore(net, spec.search_factor, spec.template_factor, backend=args.backend,
-                           threads=args.threads, **spec.loop)
+                           threads=args.threads, measure_only=True, **spec.loop)
         if first is not None:
             core.share_backend(first)  # one engine, one warm-up error estimate
         rows += frame_records(core, paths, gt, args.max_frames)

@@ -10,6 +10,7 @@ every frame, and the got10k success AUC of its tracker against eager's. ``--json
 """
 from __future__ import annotations
 
+import argparse
 import datetime
 import logging
 import os
@@ -39,14 +40,18 @@ def add_arguments(p):
                    help="also check, on every frame of the OTB-layout sequences under ROOT, that each backend "
                         "picks the same peak cell as eager, and compare its tracker's success AUC with eager's")
     p.add_argument("--max-frames", type=int, default=None, help="with --check-peaks: frames per sequence")
+    p.add_argument("--eager-noise", type=int, default=0, metavar="K",
+                   help="with --check-peaks: also run eager K times on frames dithered by at most one grey level "
+                        "(seeded), to show how far its AUC moves without any change of precision [%(default)s]")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     p.add_argument("--no-timing", action="store_true", help="skip the timing (with --check-peaks)")
     p.add_argument("--peak-size", type=int, default=2048,
                    help="side of the square GEMM that measures the machine's peak per precision [%(default)s]")
     p.add_argument("--peak-repeats", type=int, default=5, help="GEMM peak: best of this many calls [%(default)s]")
     p.add_argument("--no-peak", action="store_true", help="skip the GEMM peak measurement (no %% of peak)")
-    p.add_argument("--fp32-recheck", action="store_true",
-                   help="bf16/int8: recheck near-tie frames with the fast exact fp32 engine before eager (opt-in)")
+    p.add_argument("--fp32-recheck", action=argparse.BooleanOptionalAction, default=True,
+                   help="bf16/int8: recheck near-tie frames with the fast exact fp32 engine before eager "
+                        "(the trackers' default; --no-fp32-recheck: with eager only)")
 
 
 def weights_source(spec, checkpoint: Optional[str]) -> Tuple[Optional[str], str]:
@@ -132,11 +137,14 @@ def _backends(text: str) -> List[str]:
 def _check_args(args) -> None:
     for name, value, low in (("--frames", args.frames, 1), ("--repeats", args.repeats, 1),
                              ("--threads", args.threads, 1), ("--max-frames", args.max_frames, 2),
-                             ("--peak-size", args.peak_size, 16), ("--peak-repeats", args.peak_repeats, 1)):
+                             ("--peak-size", args.peak_size, 16), ("--peak-repeats", args.peak_repeats, 1),
+                             ("--eager-noise", args.eager_noise, 0)):
         if value is not None and value < low:
             raise UserError(f"{name} must be >= {low}, got {value}")
     if args.no_timing and not args.check_peaks:
         raise UserError("--no-timing: nothing left to do without --check-peaks")
+    if args.eager_noise and not args.check_peaks:
+        raise UserError("--eager-noise: needs --check-peaks (it runs on those sequences)")
 
 
 def _sequences(arg: str, root: str) -> List[str]:
@@ -256,7 +264,7 @@ def run(args) -> int:
         try:
             checks = check_peaks(net, spec.search_factor, spec.template_factor, backends, seqs,
                                  threads=args.threads, max_frames=args.max_frames, fp32_recheck=args.fp32_recheck,
-                                 loop=spec.loop)
+                                 loop=spec.loop, eager_noise_runs=args.eager_noise)
         except BackendError as e:
             raise UserError(f"--backends: {e}; leave that backend out on this machine") from None
         print(f"\npeak-cell agreement with eager on {len(seqs)} sequences (teacher-forced on eager's crops; "

@@ -55,6 +55,12 @@ def run(args) -> int:
     from ..evaluation.benchmarks import get_benchmark
     if args.workers < 1:
         raise UserError(f"--workers {args.workers}: must be at least 1")
+    if args.backend:
+        from ..tracking.backends import check_tracker_backend
+        try:
+            check_tracker_backend(args.backend)
+        except ValueError as e:
+            raise UserError(f"--backend: {e}") from None
     refs = [r.strip() for r in args.trackers.split(",") if r.strip()]
     if not refs:
         raise UserError("--trackers: no tracker given")

@@ -30,7 +30,9 @@ matmuls) from :func:`forward_flops`, as a percentage of the peak of the backend'
 Agreement (:func:`check_peaks`) is measured on real sequences: the peak cell each backend picks on
 eager's crops, and the got10k success AUC of each backend's own tracker run against eager's
 (``AUC = mean over 21 IoU thresholds t of the fraction of frames with IoU > t``, per-sequence curves
-averaged over sequences, :mod:`loretrack_plugin.evaluation.metrics`).
+averaged over sequences, :mod:`loretrack_plugin.evaluation.metrics`). How far eager's own AUC moves
+under a change nobody could see (``eager_noise_runs``: every frame dithered by at most one grey level)
+tells whether an AUC difference of a backend says anything about its precision.
 """
 from __future__ import annotations
 
@@ -115,10 +117,11 @@ def synthetic_frames(n: int, width: int = 640, height: int = 360, seed: int = 0)
 
 
 def make_cores(net, search_factor: float, template_factor: float, backends: Sequence[str],
-               threads: Optional[int], fp32_recheck: bool = False,
+               threads: Optional[int], fp32_recheck: bool = True,
                loop: Optional[Mapping] = None) -> Dict[str, TrackerCore]:
     """One tracker per backend; ``loop``: TrackerCore's loop options (a spec's ``loop``; None = official)."""
     return {b: TrackerCore(net, search_factor, template_factor, backend=b, threads=threads, name=f"bench[{b}]",
+                           measure_only=True,
                            fp32_recheck=fp32_recheck, **(loop or {})) for b in backends}
 
 
@@ -128,7 +131,7 @@ BLOCK_PAUSE_S = 0.3   # pause before them: the previous engine's worker threads 
 
 def time_backends(net, search_factor: float, template_factor: float, backends: Sequence[str], frames,
                   init_box, repeats: int = 3, threads: Optional[int] = None, progress: bool = True,
-                  cores_out: Optional[Dict[str, TrackerCore]] = None, fp32_recheck: bool = False,
+                  cores_out: Optional[Dict[str, TrackerCore]] = None, fp32_recheck: bool = True,
                   loop: Optional[Mapping] = None) -> List[Timing]:
     """Timing of every backend on ``frames`` (RGB arrays; frame 0 initialises), one backend at a
     time per repetition (see the module docstring).
@@ -327,6 +330,7 @@ class PeakCheck:
     precision: str = "fp32"
     auc: Optional[float] = None        # got10k success AUC (0..1) of this backend's free-running tracker
     eager_auc: Optional[float] = None  # the same for eager, on the same frames
+    eager_noise_aucs: List[float] = field(default_factory=list)  # eager on frames dithered by <= 1 grey level
 
     @property
     def agrees(self) -> bool:
@@ -339,6 +343,13 @@ class PeakCheck:
         return None if self.auc is None or self.eager_auc is None else 100.0 * (self.auc - self.eager_auc)
 
     @property
+    def eager_noise_points(self) -> Optional[float]:
+        """How far eager's AUC moved under one-grey-level dither, in points (max over the runs)."""
+        if not self.eager_noise_aucs or self.eager_auc is None:
+            return None
+        return max(abs(100.0 * (a - self.eager_auc)) for a in self.eager_noise_aucs)
+
+    @property
     def auc_within_tolerance(self) -> Optional[bool]:
         """|AUC - eager AUC| <= :data:`AUC_TOLERANCE_POINTS` points."""
         d = self.auc_diff_points
@@ -347,13 +358,15 @@ class PeakCheck:
     def as_dict(self) -> Dict[str, object]:
         d = dict(vars(self))
         d.update(agrees=self.agrees, auc_diff_points=self.auc_diff_points,
-                 auc_within_tolerance=self.auc_within_tolerance, auc_tolerance_points=AUC_TOLERANCE_POINTS)
+                 auc_within_tolerance=self.auc_within_tolerance, auc_tolerance_points=AUC_TOLERANCE_POINTS,
+                 eager_noise_points=self.eager_noise_points)
         return d
 
 
 def check_peaks(net, search_factor: float, template_factor: float, backends: Sequence[str], seq_dirs: Sequence[str],
                 threads: Optional[int] = None, max_frames: Optional[int] = None, progress: bool = True,
-                fp32_recheck: bool = False, loop: Optional[Mapping] = None) -> List[PeakCheck]:
+                fp32_recheck: bool = True, loop: Optional[Mapping] = None,
+                eager_noise_runs: int = 0) -> List[PeakCheck]:
     """Does each backend pick the same windowed peak cell as eager on every frame?
 
     Teacher-forced: on each frame every backend sees eager's search crop (so one early difference
@@ -364,14 +377,23 @@ def check_peaks(net, search_factor: float, template_factor: float, backends: Seq
     pixels, and the got10k success AUC of both runs over all sequences (OTB protocol: the first box is
     the ground truth, no frame dropped; per-sequence success curves averaged over sequences, AUC =
     their mean over the 21 IoU thresholds): ``auc``, ``eager_auc`` and ``auc_diff_points``.
+
+    ``eager_noise_runs`` = k > 0 also runs eager's tracker k more times, run i on every frame plus
+    seeded noise of -1, 0 or +1 grey level per pixel (:func:`dither`), and stores those AUCs in
+    ``eager_noise_aucs`` of every row: the AUC difference that means nothing for this model and loop.
     """
+    if eager_noise_runs < 0:
+        raise ValueError(f"eager_noise_runs={eager_noise_runs}: must be >= 0")
     from ..evaluation.metrics import got10k_overall, got10k_sequence
     others = [b for b in backends if b != "eager"]
     cores = make_cores(net, search_factor, template_factor, ["eager"] + others, threads, fp32_recheck, loop)
     free = make_cores(net, search_factor, template_factor, others, threads, fp32_recheck, loop)
+    noisy = [TrackerCore(net, search_factor, template_factor, backend="eager", threads=threads,
+                         name=f"bench[eager+noise{i}]", **(loop or {})) for i in range(eager_noise_runs)]
     results = {b: PeakCheck(b) for b in others}
     curves: Dict[str, list] = {b: [] for b in ["eager"] + others}
-    for seq in seq_dirs:
+    noise_curves: List[list] = [[] for _ in noisy]
+    for si, seq in enumerate(seq_dirs):
         paths, gt = load_otb_sequence(seq)
         if max_frames:
             paths = paths[:max_frames]
@@ -384,6 +406,12 @@ def check_peaks(net, search_factor: float, template_factor: float, backends: Seq
             if free[b].backend is None:  # share the built engine instead of converting twice
                 free[b].share_backend(cores[b])
             free[b].init(first, gt[0])
+        rngs = [np.random.default_rng([i, si]) for i in range(len(noisy))]
+        noise_boxes = [[np.asarray(gt[0], np.float64)] for _ in noisy]
+        for core, rng in zip(noisy, rngs):
+            if core.backend is None:
+                core.share_backend(cores["eager"])
+            core.init(dither(first, rng), gt[0])
         ref = cores["eager"]
         for fi, p in enumerate(tqdm(paths[1:], desc=f"check {name}", unit="frame", disable=not progress,
                                     leave=False), start=2):
@@ -418,16 +446,28 @@ def check_peaks(net, search_factor: float, template_factor: float, backends: Seq
                 box, _ = free[b].update(frame)
                 boxes[b].append(box)
                 results[b].max_box_diff_free = max(results[b].max_box_diff_free, float(np.abs(box - ref_box).max()))
+            for core, rng, rows in zip(noisy, rngs, noise_boxes):
+                rows.append(core.update(dither(frame, rng))[0])
         for b, rows in boxes.items():
             curves[b].append(got10k_sequence(np.stack(rows), gt[:len(rows)], drop_nan_gt=False))
+        for rows, out in zip(noise_boxes, noise_curves):
+            out.append(got10k_sequence(np.stack(rows), gt[:len(rows)], drop_nan_gt=False))
     eager_auc = got10k_overall(curves["eager"]).success_score if curves["eager"] else None
+    noise_aucs = [got10k_overall(c).success_score for c in noise_curves if c]
     for b in others:
+        results[b].eager_noise_aucs = list(noise_aucs)
         if curves[b]:
             results[b].auc, results[b].eager_auc = got10k_overall(curves[b]).success_score, eager_auc
         results[b].eager_reruns = free[b].stats["eager_reruns"]
         if cores[b].backend is not None:
             results[b].resolved, results[b].precision = cores[b].backend_name, cores[b].backend.precision
     return [results[b] for b in others]
+
+
+def dither(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``frame`` (uint8) plus -1, 0 or +1 grey level per pixel and channel, drawn from ``rng``."""
+    noise = rng.integers(-1, 2, size=frame.shape, dtype=np.int16)
+    return np.clip(frame.astype(np.int16) + noise, 0, 255).astype(np.uint8)
 
 
 def format_peak_checks(rows: List[PeakCheck]) -> str:
@@ -446,6 +486,12 @@ def format_peak_checks(rows: List[PeakCheck]) -> str:
         lines.append(f"{r.backend:<14}{r.precision:>5}{r.frames:>8}{r.peak_mismatches:>17}{r.raw_peak_mismatches:>11}"
                      f"{r.guard_reruns:>14}{r.max_score_diff:>18.2e}"
                      f"{r.max_map_diff:>16.2e}{r.max_box_diff_free:>28.5f}{r.eager_reruns:>13}{auc}  {verdict}")
+    noisy = next((r for r in rows if r.eager_noise_points is not None), None)
+    if noisy is not None:
+        aucs = ", ".join(f"{100 * a:.2f}" for a in noisy.eager_noise_aucs)
+        lines.append(f"eager itself on frames dithered by <= 1 grey level ({len(noisy.eager_noise_aucs)} runs): "
+                     f"AUC {aucs} against {100 * noisy.eager_auc:.2f}: it moves up to "
+                     f"{noisy.eager_noise_points:.2f} pt without any change of precision")
     return "\n".join(lines)
 
 

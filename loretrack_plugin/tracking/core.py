@@ -39,7 +39,7 @@ import torch
 import torch.nn as nn
 
 from .backends import (EXACT_TOL, AUTO_ORDER, INT8_BACKENDS, Backend, EagerBackend, check_backend_name,
-                       choose_backend, create_backend, max_abs_diff)
+                       check_tracker_backend, choose_backend, create_backend, max_abs_diff)
 from .crop import sample_target
 from .inputs import check_init_box, normalise_patch, to_rgb_uint8
 from .postprocess import clip_box, crop_box_to_pixels, decode_at, hann2d, map_box_back, peak_cell
@@ -71,10 +71,10 @@ class TrackerCore:
     Args:
         net: a :class:`loretrack_plugin.models.TrackerNet` (eval mode; its config gives the crop sizes).
         search_factor, template_factor: crop side = ceil(sqrt(w*h) * factor).
-        backend: ``auto`` (default), ``eager``, ``openvino``, ``onnxruntime``, ``onednn``, a bf16
-            backend (``bf16``, ``bf16-autocast``, ``bf16-weights``) or an int8 one (``int8``,
-            ``int8-ort``, ``int8-ov``, ``int8-torch``); see :mod:`loretrack_plugin.tracking.backends`.
-            ``auto`` is resolved on the first
+        backend: ``auto`` (default), ``eager``, ``openvino``, ``onnxruntime``, ``onednn`` or a bf16
+            backend (``bf16``, ``bf16-autocast``, ``bf16-weights``); see
+            :mod:`loretrack_plugin.tracking.backends`. The int8 ones (``int8``, ``int8-ort``,
+            ``int8-ov``, ``int8-torch``) are refused unless ``measure_only``. ``auto`` is resolved on the first
             ``init``: the first of AUTO_ORDER whose maps equal eager within 1e-5 on that frame.
         threads: CPU threads for inference (None = the engine's default).
         name: tracker name used in log messages.
@@ -84,25 +84,25 @@ class TrackerCore:
             With a reduced-precision backend (bf16, int8), recompute the near-tie frames whose two
             best windowed scores are closer than the backend's score error could bridge, so it picks
             eager's peak cell (its boxes still differ by its size/offset error).
-        fp32_recheck: reduced precision only, opt-in: recheck those frames with the fastest exact
-            fp32 engine (``auto``'s choice, within 1e-5 of eager; about half of eager's time, built
-            next to the reduced-precision one) and fall back to eager only where that engine's own
-            top two are within its ~1e-6 of each other (``stats``: ``exact_reruns``,
-            ``eager_reruns``). Off by default: with it on, the full test suite's process segfaulted
-            at a later multi-process DDP test (in 2 of 2 full runs in session 4, 0 of 3 in session 5,
-            2 of 3 in session 9); the cause is not understood.
+        fp32_recheck: reduced precision only (default on): recheck those frames with the fastest
+            exact fp32 engine (``auto``'s choice, within 1e-5 of eager; about half of eager's time,
+            built next to the reduced-precision one) and fall back to eager only where that engine's
+            own top two are within its ~1e-6 of each other (``stats``: ``exact_reruns``,
+            ``eager_reruns``). False: recheck with eager, and build no second engine.
         max_size_change: None (default: the official loop) or a factor k > 1: width and height may
             change by at most x k (or x 1/k) from one frame to the next.
         max_frame_side: None (default: the official loop) or a length in pixels (>= 16): larger frames
             are tracked scaled down to that longer side (boxes in and out stay in frame pixels).
+        measure_only: also accept the int8 backends, which do not ship for tracking (``loretrack
+            bench`` and the diagnostics measure them).
 
     The backend is built and run once (warm-up) inside ``init``, never on the first ``update``.
     """
 
     def __init__(self, net: nn.Module, search_factor: float, template_factor: float, backend: Optional[str] = "auto",
                  threads: Optional[int] = None, name: str = "tracker", guard: bool = True,
-                 fp32_recheck: bool = False, max_size_change: Optional[float] = None,
-                 max_frame_side: Optional[int] = None):
+                 fp32_recheck: bool = True, max_size_change: Optional[float] = None,
+                 max_frame_side: Optional[int] = None, measure_only: bool = False):
         if not (search_factor > 0 and template_factor > 0):
             raise ValueError(f"{name}: crop factors must be positive (search {search_factor}, "
                              f"template {template_factor})")
@@ -120,7 +120,7 @@ class TrackerCore:
         self.max_size_change = None if max_size_change is None else float(max_size_change)
         self.max_frame_side = None if max_frame_side is None else int(max_frame_side)
         self.frame_scale = (1.0, 1.0)  # (x, y): working-frame pixels per frame pixel (max_frame_side)
-        self.requested_backend = check_backend_name(backend)
+        self.requested_backend = check_backend_name(backend) if measure_only else check_tracker_backend(backend)
         self.threads = None if threads is None else int(threads)
         self.name = name
         self.window = hann2d(self.cfg.feat_size)
@@ -157,9 +157,8 @@ class TrackerCore:
                     self.net, template, search, reference, threads=self.threads, order=AUTO_ORDER, tol=EXACT_TOL)
             else:
                 if want in INT8_BACKENDS:
-                    log.warning("%s: backend %s is experimental: it keeps eager's peak cell, but its tracking "
-                                "AUC on real video left the 0.5-point bar around eager's for the shipped student "
-                                "in one of three measured loops and for the shipped teacher (README, CPU speed)",
+                    log.warning("%s: backend %s is built for measurement only: trackers refuse it, because its "
+                                "tracking AUC on real video left the 0.5-point bar around eager's (README, CPU speed)",
                                 self.name, want)
                 self.backend = create_backend(want, self.net, threads=self.threads)
                 self.backend_diff = diff = max_abs_diff(self.backend(template, search), eager(template, search))

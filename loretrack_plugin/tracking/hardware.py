@@ -284,10 +284,28 @@ def openvino_exec_info(compiled) -> Dict[str, object]:
             "kernel_precisions": [[k, p, n] for (k, p), n in pairs.items()]}
 
 
+_OV_CORE = None
+
+
+def openvino_core():
+    """The process's one ``openvino.Core``, created on first use.
+
+    Every OpenVINO engine of the package is compiled by this object. A second ``Core`` in the same
+    process is what other projects traced segfaults to after many model loads. With one ``Core`` per
+    engine, the full test suite's process segfaulted (exit 139, in a later two-process DDP test) in
+    4 of 8 runs that built the extra fp32 engine of every bf16/int8 tracker (``fp32_recheck``); with
+    this one ``Core``, in none of 6 (2026-11-30).
+    """
+    global _OV_CORE
+    if _OV_CORE is None:
+        import openvino as ov
+        _OV_CORE = ov.Core()
+    return _OV_CORE
+
+
 def openvino_capabilities() -> List[str]:
     try:
-        import openvino as ov
-        return [str(c) for c in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
+        return [str(c) for c in openvino_core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
     except Exception:
         return []
 
@@ -381,7 +399,7 @@ def _openvino_mm(precision: str, M: int, K: int, N: int, threads: Optional[int])
                               "PERFORMANCE_HINT": "LATENCY"}
     if threads:
         cfg["INFERENCE_NUM_THREADS"] = int(threads)
-    compiled = ov.Core().compile_model(model, "CPU", cfg)
+    compiled = openvino_core().compile_model(model, "CPU", cfg)
     req = compiled.create_infer_request()
     inp = rng.standard_normal((M, K)).astype(np.float32)
     info = openvino_exec_info(compiled)

@@ -308,11 +308,11 @@ def tracker_entries(default_tracker: str, trackers: Sequence[str] = (), checkpoi
     """The ``trackers.ini`` entries (``loretrack`` = ``default_tracker``, then one per name or .yaml of
     ``trackers``, identifier = the tracker's name) and warnings (default checkpoints that do not exist yet).
     ``checkpoints``: ``[ID=]PATH`` items (a bare path is the ``loretrack`` entry's)."""
-    from ..tracking.backends import check_backend_name
+    from ..tracking.backends import check_tracker_backend
 
     if backend:
         try:
-            backend = check_backend_name(backend)
+            backend = check_tracker_backend(backend)
         except ValueError as e:
             raise ValueError(f"--backend: {e}") from None
     if threads is not None and threads < 1:

@@ -63,9 +63,10 @@ CASES: Tuple[Case, ...] = (
          "exit 0: scaled to 8 bits (x 255/65535), the same boxes as on the 8-bit frames"),
     Case("rgba-frames", "eval", "RGBA PNG frames",
          "exit 0: alpha dropped, the same boxes as on the RGB frames"),
-    Case("bad-arguments", "eval", "malformed `--shard`, `--checkpoint`, `--workers`, `--sequences`",
+    Case("bad-arguments", "eval", "malformed `--shard`, `--checkpoint`, `--workers`, `--sequences`, `--backend`",
          "exit 2: `--shard '3/2': shards are numbered 1..n ...`, `--checkpoint 'x': expected NAME=PATH`, "
-         "`--workers 0: must be at least 1`, `--sequences: unknown sequence(s) <name> ...`"),
+         "`--workers 0: must be at least 1`, `--sequences: unknown sequence(s) <name> ...`, "
+         "`--backend: backend 'int8' does not ship for tracking: ...`"),
     # ---- the tracker and its weights
     Case("unknown-tracker", "eval", "unknown tracker name",
          "exit 2: `unknown tracker '<name>': known trackers are ...`"),

@@ -250,4 +250,6 @@ def test_malformed_arguments_name_the_argument(tiny, otb, tmp_path):
     run_cli(*eval_args(otb, out, tiny.yaml, "--checkpoint", "tiny-64")).one_error(2, "--checkpoint 'tiny-64'")
     run_cli(*eval_args(otb, out, tiny.yaml, "--workers", "0")).one_error(2, "--workers 0")
     run_cli(*eval_args(otb, out, tiny.yaml, "--sequences", "Nope")).one_error(2, "--sequences", "Nope")
+    run_cli(*eval_args(otb, out, tiny.yaml, "--backend", "int8")).one_error(2, "--backend: backend 'int8' does not ship")
+    run_cli(*eval_args(otb, out, tiny.yaml, "--backend", "tpu")).one_error(2, "--backend: backend 'tpu'")
     _nothing_written(out)

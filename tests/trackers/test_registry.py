@@ -118,6 +118,7 @@ def test_make_tracker_with_an_in_memory_network():
     ("search_factor: 5\n", "'template_factor' must be a positive number"),
     ("search_factor: -1\ntemplate_factor: 2\n", "'search_factor' must be a positive number"),
     ("search_factor: 5\ntemplate_factor: 2\nbackend: gpu\n", "backend 'gpu'"),
+    ("search_factor: 5\ntemplate_factor: 2\nbackend: int8-ov\n", "backend 'int8-ov' does not ship for tracking"),
     ("search_factor: 5\ntemplate_factor: 2\nwindow: 0.5\n", r"unknown keys \['window'\]"),
     ("search_factor: 5\ntemplate_factor: 2\nnetwork: {search_size: 100}\n", "bad 'network' section"),
     ("search_factor: 5\ntemplate_factor: 2\nnetwork: {search_size: 128, depthh: 3}\n", "bad 'network' section"),

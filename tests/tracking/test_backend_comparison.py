@@ -10,8 +10,8 @@ from loretrack_plugin.formats import load_otb_sequence, read_rgb
 from loretrack_plugin.tracking import TrackerCore
 from loretrack_plugin.tracking import hardware as H
 from loretrack_plugin.tracking.backend_comparison import (AUC_TOLERANCE_POINTS, PeakCheck, Timing, auto_check,
-                                                          check_peaks, format_peak_checks, format_timings, isa_text,
-                                                          markdown_table, synthetic_frames, timing_record)
+                                                          check_peaks, dither, format_peak_checks, format_timings,
+                                                          isa_text, markdown_table, synthetic_frames, timing_record)
 from tests.conftest import tiny_net_kwargs
 
 from .test_core import peaky
@@ -149,6 +149,39 @@ def test_check_peaks_runs_the_loop_options_of_the_tracker(tmp_path):
     assert core.frame_scale == (0.5, 0.5)
     assert res.eager_auc == pytest.approx(got10k_sequence(boxes, gt, drop_nan_gt=False).success_score)
     assert res.auc_diff_points == pytest.approx(0.0, abs=1e-9)
+
+
+def test_dither_moves_each_pixel_by_at_most_one_grey_level_and_stays_in_range():
+    frame = np.array([[[0, 128, 255]] * 50] * 40, np.uint8)
+    out = dither(frame, np.random.default_rng(0))
+    diff = out.astype(int) - frame.astype(int)
+    assert out.dtype == np.uint8 and out.shape == frame.shape
+    assert set(np.unique(diff[..., 1])) == {-1, 0, 1}  # all three values drawn
+    assert diff[..., 0].min() == 0 and diff[..., 2].max() == 0  # clipped, never wrapped
+    assert np.array_equal(out, dither(frame, np.random.default_rng(0)))  # seeded
+
+
+def test_check_peaks_reports_how_far_eager_moves_under_invisible_noise(tmp_path):
+    """``eager_noise_runs``: eager's tracker again on dithered frames, its AUC beside eager's."""
+    torch.manual_seed(7)
+    net = peaky(build_net(64, 32, **tiny_net_kwargs()))
+    seq = write_sequence(tmp_path / "Drift", 4)
+    (res,) = check_peaks(net, 5.0, 2.0, ["eager", "onednn"], [seq], threads=1, progress=False, eager_noise_runs=2)
+    assert len(res.eager_noise_aucs) == 2
+    # run 1 by hand: the same dither stream (seeded by run and sequence index) fed to an eager tracker
+    paths, gt = load_otb_sequence(seq)
+    rng = np.random.default_rng([1, 0])
+    core = TrackerCore(net, 5.0, 2.0, backend="eager")
+    core.init(dither(read_rgb(paths[0]), rng), gt[0])
+    boxes = np.stack([gt[0]] + [core.update(dither(read_rgb(p), rng))[0] for p in paths[1:]])
+    assert res.eager_noise_aucs[1] == pytest.approx(got10k_sequence(boxes, gt, drop_nan_gt=False).success_score)
+    want = max(abs(100 * (a - res.eager_auc)) for a in res.eager_noise_aucs)
+    assert res.eager_noise_points == pytest.approx(want)
+    assert res.as_dict()["eager_noise_points"] == pytest.approx(want)
+    assert "eager itself on frames dithered by <= 1 grey level (2 runs)" in format_peak_checks([res])
+    (plain,) = check_peaks(net, 5.0, 2.0, ["eager", "onednn"], [seq], threads=1, progress=False)
+    assert plain.eager_noise_aucs == [] and plain.eager_noise_points is None
+    assert "dithered" not in format_peak_checks([plain])
 
 
 def test_backends_are_timed_one_at_a_time_in_rotated_order(monkeypatch):

@@ -63,6 +63,23 @@ def test_openvino_runs_in_f32_and_honours_threads(openvino):
     assert int(be.compiled.get_property("INFERENCE_NUM_THREADS")) == 1
 
 
+def test_every_openvino_engine_is_compiled_by_the_one_core_of_the_process(net, openvino, monkeypatch):
+    """A second ``ov.Core`` per engine is what the suite's process segfaulted on (hardware.openvino_core)."""
+    import openvino as ov
+    from loretrack_plugin.tracking import hardware
+    core = hardware.openvino_core()
+    assert hardware.openvino_core() is core
+    made = []
+    real_core = ov.Core
+    monkeypatch.setattr(ov, "Core", lambda *a, **k: made.append(1) or real_core(*a, **k))
+    B.create_backend("openvino", net, threads=1)
+    if B.cpu_has_bf16():
+        B.create_backend("bf16", net, threads=1)
+    assert hardware.openvino_capabilities()
+    hardware._openvino_mm("fp32", 64, 64, 64, 1)()
+    assert made == []
+
+
 def test_unknown_backend_name():
     with pytest.raises(ValueError, match="choose one of auto, eager"):
         B.check_backend_name("tpu")

@@ -87,7 +87,9 @@ def test_bench_random_weights_and_bad_arguments(tmp_path, capsys):
     for extra, names in ((["--max-frames", "1", "--check-peaks", str(tmp_path)], "--max-frames must be >= 2"),
                          (["--check-peaks", str(tmp_path / "nowhere")], "--check-peaks: dataset folder not found"),
                          (["--sequence", str(tmp_path / "nowhere")], "--sequence:"),
-                         (["--no-timing"], "--no-timing"), (["--threads", "0"], "--threads must be >= 1")):
+                         (["--no-timing"], "--no-timing"), (["--threads", "0"], "--threads must be >= 1"),
+                         (["--eager-noise", "2"], "--eager-noise: needs --check-peaks"),
+                         (["--eager-noise", "-1", "--check-peaks", str(tmp_path)], "--eager-noise must be >= 0")):
         assert main(["bench", "--tracker", str(y), "--backends", "eager,onednn"] + extra) == 2
         err = capsys.readouterr().err
         assert names in err and len(err.strip().splitlines()) == 1, err

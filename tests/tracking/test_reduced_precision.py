@@ -67,17 +67,24 @@ def test_int8_names_its_default_and_precisions_are_declared(net):
     assert be.name == B.INT8_DEFAULT and be.precision == "int8"
 
 
-def test_an_int8_tracker_says_it_is_experimental(net, caplog):
+def test_trackers_refuse_int8_and_only_measurement_builds_it(net, caplog):
+    """int8 does not ship for tracking (its AUC left the 0.5-point bar): trackers refuse it with the
+    reason; ``measure_only`` (bench, diagnostics) builds it and says it is for measurement only."""
     from loretrack_plugin.tracking import TrackerCore
     from loretrack_plugin.tracking.backend_comparison import synthetic_frames
     frames, box = synthetic_frames(1, 160, 120)
+    for name in B.INT8_BACKENDS:
+        with pytest.raises(ValueError, match=f"backend '{name}' does not ship for tracking: .*0.5-point bar"):
+            TrackerCore(net, 4.0, 2.0, backend=name)
+    assert B.check_tracker_backend("BF16") == "bf16" and B.check_tracker_backend(None) == "auto"
     with caplog.at_level("WARNING", logger="loretrack"):
-        TrackerCore(net, 4.0, 2.0, backend="int8-torch", threads=1, name="t8").init(frames[0], [40.0, 40, 30, 30])
-    assert any("t8: backend int8-torch is experimental" in r.getMessage() for r in caplog.records)
+        TrackerCore(net, 4.0, 2.0, backend="int8-torch", threads=1, name="t8",
+                    measure_only=True).init(frames[0], [40.0, 40, 30, 30])
+    assert any("t8: backend int8-torch is built for measurement only" in r.getMessage() for r in caplog.records)
     caplog.clear()
     with caplog.at_level("WARNING", logger="loretrack"):
         TrackerCore(net, 4.0, 2.0, backend="eager", threads=1, name="t32").init(frames[0], [40.0, 40, 30, 30])
-    assert not any("experimental" in r.getMessage() for r in caplog.records)
+    assert not any("measurement only" in r.getMessage() for r in caplog.records)
 
 
 def test_engine_info_names_engine_and_isa(net):
@@ -171,15 +178,14 @@ def test_near_ties_are_rechecked_in_fp32_before_eager(net):
     assert core.stats["eager_reruns"] == 2 and calls["eager"] == 2
 
 
-def test_the_fp32_recheck_engine_is_built_only_when_asked_for(net):
-    """bf16/int8 trackers recheck near ties with eager by default, and build the fast exact fp32
-    engine for it only with ``fp32_recheck=True`` (opt-in: see the docstring of TrackerCore)."""
+def test_reduced_precision_trackers_build_the_fp32_recheck_engine_by_default(net):
+    """bf16/int8 trackers recheck near ties with the fast exact fp32 engine unless told not to."""
     import numpy as np
     from loretrack_plugin.tracking import TrackerCore
     frame = np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)
-    off = TrackerCore(net, 5.0, 2.0, backend="int8")
-    off.init(frame, [80, 80, 40, 40])
-    assert not off.fp32_recheck and off._exact is None
-    on = TrackerCore(net, 5.0, 2.0, backend="int8", fp32_recheck=True)
+    on = TrackerCore(net, 5.0, 2.0, backend="int8", measure_only=True)
     on.init(frame, [80, 80, 40, 40])
-    assert on._exact is not None and on._exact.exact and on._exact is not on.backend
+    assert on.fp32_recheck and on._exact is not None and on._exact.exact and on._exact is not on.backend
+    off = TrackerCore(net, 5.0, 2.0, backend="int8", fp32_recheck=False, measure_only=True)
+    off.init(frame, [80, 80, 40, 40])
+    assert off._exact is None

@@ -177,7 +177,8 @@ def test_vot_setup_cli_writes_a_local_workspace_and_rejects_bad_input(tmp_path, 
                       (["--checkpoint", str(tmp_path / "missing.pth")], "file not found"),
                       (["--trackers", "no-such-tracker"], "unknown tracker 'no-such-tracker'"),
                       (["--synthetic"], "is not empty"),
-                      (["--stack", str(tmp_path / "none.yaml")], "stack file not found")]:
+                      (["--stack", str(tmp_path / "none.yaml")], "stack file not found"),
+                      (["--backend", "int8"], "--backend: backend 'int8' does not ship for tracking")]:
         rc, out, err = _setup(capsys, "--workspace", str(wsdir), "--default-tracker", tiny_tracker["yaml"], *args)
         assert rc == 2 and msg in err and len(err.strip().splitlines()) == 1, (args, err)
     assert (wsdir / "trackers.ini").read_text() == before
