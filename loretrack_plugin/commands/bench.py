@@ -14,6 +14,7 @@ import argparse
 import datetime
 import logging
 import os
+import sys
 from typing import Dict, List, Optional, Tuple
 
 from ..cli import UserError
@@ -160,9 +161,9 @@ def run(args) -> int:
 
     from ..formats import load_otb_sequence, read_rgb
     from ..tracking import hardware
-    from ..tracking.backend_comparison import (auto_check, check_peaks, format_peak_checks, format_timings,
-                                               forward_flops, isa_text, markdown_table, synthetic_frames,
-                                               time_backends, timing_record)
+    from ..tracking.backend_comparison import (auto_check, check_peaks, disturbed_peaks, format_peak_checks,
+                                               format_timings, forward_flops, isa_text, markdown_table,
+                                               synthetic_frames, time_backends, timing_record)
     from ..tracking.backends import BackendError
     from ..utils.files import write_json
 
@@ -246,6 +247,9 @@ def run(args) -> int:
             print(f"\nthis machine's GEMM peaks, measured in this run ({args.threads or 'default'} threads):")
             print(hardware.format_peaks(peaks))
         result["timing"] = [timing_record(r, flops["flops"], peaks, reference=eager, isa=isa[r.backend]) for r in rows]
+        result["warnings"] = disturbed_peaks(result["timing"])
+        for w in result["warnings"]:
+            print(f"warning: {w}", file=sys.stderr)
         result["engines"] = engines
         print("\nengines and the instruction sets they report:")
         for r in rows:

@@ -266,6 +266,21 @@ def timing_record(r: Timing, flops: Optional[float] = None, peaks: Optional[Dict
     return rec
 
 
+def disturbed_peaks(records: Sequence[Mapping[str, object]]) -> List[str]:
+    """Warnings for timing records (:func:`timing_record`) that ran above 100 % of their precision's
+    peak: that peak was measured while something else held the cores, so every % of it is too high."""
+    out = []
+    for rec in records:
+        for what in ("forward", "step"):
+            pct = rec.get(f"{what}_percent_of_peak")
+            if pct is not None and pct > 100.0:
+                out.append(f"{rec['backend']}: its {what} ran at {pct:.0f} % of the {rec['precision']} GEMM peak "
+                           f"measured in this run, so that peak was measured while something else used the cores; "
+                           f"rerun on an idle machine")
+                break
+    return out
+
+
 def auto_check(rows: List[Timing], tol: float = EXACT_TOL) -> Optional[Dict[str, object]]:
     """Is ``auto`` (when timed) the fastest exact fp32 path of this run?
 

@@ -10,7 +10,8 @@ from loretrack_plugin.formats import load_otb_sequence, read_rgb
 from loretrack_plugin.tracking import TrackerCore
 from loretrack_plugin.tracking import hardware as H
 from loretrack_plugin.tracking.backend_comparison import (AUC_TOLERANCE_POINTS, PeakCheck, Timing, auto_check,
-                                                          check_peaks, dither, format_peak_checks, format_timings,
+                                                          check_peaks, disturbed_peaks, dither, format_peak_checks,
+                                                          format_timings,
                                                           isa_text, markdown_table, synthetic_frames, timing_record)
 from tests.conftest import tiny_net_kwargs
 
@@ -149,6 +150,16 @@ def test_check_peaks_runs_the_loop_options_of_the_tracker(tmp_path):
     assert core.frame_scale == (0.5, 0.5)
     assert res.eager_auc == pytest.approx(got10k_sequence(boxes, gt, drop_nan_gt=False).success_score)
     assert res.auc_diff_points == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_backend_above_its_peak_says_the_peak_measurement_was_disturbed():
+    """A peak measured while another process held a core came out at half (bf16 207 vs 398 GFLOP/s),
+    which put the forward at 163 % of it: bench says so instead of printing it as a result."""
+    ok = timing_record(timing("bf16", "bf16", 50.0, precision="bf16"), FLOPS, PEAKS)  # 80 GFLOP/s: 10 % of 800
+    disturbed = dict(ok, backend="int8", precision="int8", forward_percent_of_peak=163.0)
+    assert disturbed_peaks([ok]) == []
+    (msg,) = disturbed_peaks([ok, disturbed])
+    assert msg.startswith("int8: its forward ran at 163 % of the int8 GEMM peak") and "rerun" in msg
 
 
 def test_dither_moves_each_pixel_by_at_most_one_grey_level_and_stays_in_range():
