@@ -19,7 +19,7 @@ Every backend is a callable ``backend(template, search) -> (score_map, size_map,
                    (:func:`check_tracker_backend`): it keeps eager's peak cell (guarded), but its AUC
                    on real video left the 0.5-point bar around eager's for the shipped student in one
                    of three measured loops (+1.07, ``max_size_change`` 1.02 at search factor 4.0) and
-                   for the shipped teacher (-0.92; README, CPU speed section).
+                   for the shipped teacher (-0.93; README, CPU speed section).
 * ``int8-ort``     ONNX Runtime with dynamic quantisation (``onnxruntime.quantization.quantize_dynamic``:
                    per-channel int8 weights, activations quantised per call from their own range,
                    u8 x s8 integer GEMMs in MLAS, VNNI where the CPU has it). No calibration data.
@@ -535,7 +535,7 @@ def check_backend_name(name: Optional[str]) -> str:
 
 # what a tracker may run: int8 does not ship (issue 14's bar: a reduced-precision tracker's success AUC
 # on real video within 0.5 point of eager's; int8 missed it by +1.07 for the shipped student in one
-# loop and by -0.92 for the shipped teacher). `loretrack bench` still builds and measures it.
+# loop and by -0.93 for the shipped teacher). `loretrack bench` still builds and measures it.
 TRACKER_BACKENDS = ("auto",) + FP32_BACKENDS + BF16_BACKENDS
 
 
