@@ -11,8 +11,8 @@ from .api import EvalResult, evaluate
 from .benchmarks import BENCHMARKS, Benchmark, get_benchmark
 from .experiments import (ExperimentGOT10kLocal, ExperimentLaSOT, ExperimentLaSOTExt, ExperimentNfSLocal,
                           ExperimentOTBDir, ExperimentOTBOffline, ExperimentTrackingNet, ExperimentUAV123Local)
-from .runner import TrackerRef, parse_shard, resolve_tracker
-from .static_box import STATIC_BOX, StaticBoxTracker, static_box_ref
+from .runner import TrackerRef, parse_shard, resolve_tracker, static_box_ref
+from .static_box import STATIC_BOX, StaticBoxTracker
 
 __all__ = ["evaluate", "EvalResult", "BENCHMARKS", "Benchmark", "get_benchmark", "TrackerRef", "resolve_tracker",
            "parse_shard", "STATIC_BOX", "StaticBoxTracker", "static_box_ref", "ExperimentLaSOT", "ExperimentLaSOTExt",

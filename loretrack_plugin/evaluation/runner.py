@@ -38,7 +38,7 @@ import numpy as np
 from ..formats import CorruptImageError, read_rgb
 from ..utils.files import WriteError, atomic_open, write_json
 from .static_box import FACTORY as STATIC_BOX_FACTORY
-from .static_box import STATIC_BOX, StaticBoxTracker, static_box_ref
+from .static_box import STATIC_BOX, StaticBoxTracker
 
 log = logging.getLogger("loretrack")
 
@@ -63,6 +63,11 @@ class TrackerRef:
     @property
     def is_factory(self) -> bool:
         return bool(_FACTORY_RE.match(self.ref))
+
+
+def static_box_ref() -> TrackerRef:
+    """The :class:`TrackerRef` of the built-in static box (:mod:`.static_box`): the floor of every comparison."""
+    return TrackerRef(STATIC_BOX_FACTORY, STATIC_BOX, deterministic=True)
 
 
 def _call_factory(ref: str, checkpoint: Optional[str]):

@@ -7,7 +7,8 @@ function of the ground truth (the first box repeated), so it costs nothing to ru
 and :mod:`.metrics` report no fps for it).
 
 ``static-box`` is a reserved tracker name: ``loretrack eval --trackers static-box`` and
-``resolve_tracker("static-box")`` give this tracker, never a tracker file of that name. It goes
+``resolve_tracker("static-box")`` give this tracker, never a tracker file of that name (its
+:class:`~.runner.TrackerRef` is :func:`~.runner.static_box_ref`). It goes
 through the same result files, got10k report and metrics.json as every other tracker.
 """
 from __future__ import annotations
@@ -40,8 +41,3 @@ class StaticBoxTracker(Tracker):
         self.init(None, box)
         return np.tile(self.box, (n, 1)), np.zeros(n)
 
-
-def static_box_ref():
-    """The :class:`~.runner.TrackerRef` of the static box."""
-    from .runner import TrackerRef
-    return TrackerRef(FACTORY, STATIC_BOX, deterministic=True)

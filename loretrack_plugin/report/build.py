@@ -15,7 +15,7 @@ from ..version import __version__
 from . import plots
 from .compute import COMPUTE_KEYS, profile_networks
 from .data import (SCORE_KEYS, BenchmarkResults, TrackerResult, cross_check, fill_missing_info,
-                   find_performance_files, load_metrics, read_json, results_from_performance)
+                   find_performance_files, load_metrics, read_json, results_from_performance, subset_scores)
 from .families import assign_families, parse_overrides
 from .floor import FLOOR_LABEL, FLOOR_NAME, compute_floor, floor_score, is_tracking, take_floor
 from .published import SOURCE as PUBLISHED_SOURCE
@@ -81,27 +81,6 @@ def _select(bench: BenchmarkResults, trackers: Union[None, str, Iterable[str]]) 
 
 
 # ---- derived numbers ---------------------------------------------------------------------------
-
-def subset_scores(t: TrackerResult, seqs: Sequence[str], is_got10k: bool) -> Dict[str, Optional[float]]:
-    """A tracker's scores restricted to ``seqs`` (all of which it has).
-
-    Sequence-averaged keys: mean over ``seqs`` of the per-sequence score (equal to the benchmark
-    score on the full set, because every got10k/pytracking curve is a mean over sequences). GOT-10k
-    AO/SR are frame-pooled, so they are weighted by the sequence length. fps: mean over sequences
-    with a measured speed.
-    """
-    out: Dict[str, Optional[float]] = {}
-    for key in SCORE_KEYS:
-        vals = [(t.seq_scores[s].get(key), t.seq_length.get(s, 0)) for s in seqs]
-        vals = [(v, w) for v, w in vals if v is not None]
-        if not vals or (key not in ("fps",) and len(vals) != len(seqs)):
-            out[key] = None
-        elif is_got10k and key in ("auc", "success_rate") and all(w > 0 for _, w in vals):
-            out[key] = sum(v * w for v, w in vals) / sum(w for _, w in vals)
-        else:
-            out[key] = sum(v for v, _ in vals) / len(vals)
-    return out
-
 
 def _common(bench: BenchmarkResults, order: Sequence[str]) -> Optional[dict]:
     """Scores on the sequences every tracker completed -- only when the trackers' sets differ."""

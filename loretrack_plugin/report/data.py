@@ -128,6 +128,27 @@ class BenchmarkResults:
     floor_source: Optional[str] = None
 
 
+def subset_scores(t: TrackerResult, seqs: Sequence[str], is_got10k: bool) -> Dict[str, Optional[float]]:
+    """A tracker's scores restricted to ``seqs`` (all of which it has).
+
+    Sequence-averaged keys: mean over ``seqs`` of the per-sequence score (equal to the benchmark
+    score on the full set, because every got10k/pytracking curve is a mean over sequences). GOT-10k
+    AO/SR are frame-pooled, so they are weighted by the sequence length. fps: mean over sequences
+    with a measured speed.
+    """
+    out: Dict[str, Optional[float]] = {}
+    for key in SCORE_KEYS:
+        vals = [(t.seq_scores[s].get(key), t.seq_length.get(s, 0)) for s in seqs]
+        vals = [(v, w) for v, w in vals if v is not None]
+        if not vals or (key not in ("fps",) and len(vals) != len(seqs)):
+            out[key] = None
+        elif is_got10k and key in ("auc", "success_rate") and all(w > 0 for _, w in vals):
+            out[key] = sum(v * w for v, w in vals) / sum(w for _, w in vals)
+        else:
+            out[key] = sum(v for v, _ in vals) / len(vals)
+    return out
+
+
 def read_json(path: str) -> dict:
     try:
         with open(path) as f:

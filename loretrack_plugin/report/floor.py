@@ -22,7 +22,7 @@ import tempfile
 from typing import Optional, Sequence, Tuple
 
 from ..evaluation.static_box import STATIC_BOX
-from .data import BenchmarkResults, TrackerResult, load_metrics
+from .data import BenchmarkResults, TrackerResult, load_metrics, subset_scores
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,6 @@ def floor_score(floor: Optional[TrackerResult], seqs: Sequence[str], complete: b
         return floor.scores.get(key)
     if not all(s in floor.seq_scores for s in seqs):
         return None
-    from .build import subset_scores
     return subset_scores(floor, seqs, is_got10k)[key]
 
 

@@ -30,7 +30,7 @@ matmuls) from :func:`forward_flops`, as a percentage of the peak of the backend'
 Agreement (:func:`check_peaks`) is measured on real sequences: the peak cell each backend picks on
 eager's crops, and the got10k success AUC of each backend's own tracker run against eager's
 (``AUC = mean over 21 IoU thresholds t of the fraction of frames with IoU > t``, per-sequence curves
-averaged over sequences, :mod:`loretrack_plugin.evaluation.metrics`). How far eager's own AUC moves
+averaged over sequences, :mod:`loretrack_plugin.got10k_metrics`). How far eager's own AUC moves
 under a change nobody could see (``eager_noise_runs``: every frame dithered by at most one grey level)
 tells whether an AUC difference of a backend says anything about its precision.
 """
@@ -52,6 +52,7 @@ from .hardware import achieved_gflops, peak_gflops, percent_of_peak
 from .inputs import normalise_patch, to_rgb_uint8
 from .postprocess import peak_cell
 from ..formats import load_otb_sequence, read_rgb
+from ..got10k_metrics import got10k_overall, got10k_sequence
 
 
 @dataclass
@@ -399,7 +400,6 @@ def check_peaks(net, search_factor: float, template_factor: float, backends: Seq
     """
     if eager_noise_runs < 0:
         raise ValueError(f"eager_noise_runs={eager_noise_runs}: must be >= 0")
-    from ..evaluation.metrics import got10k_overall, got10k_sequence
     others = [b for b in backends if b != "eager"]
     cores = make_cores(net, search_factor, template_factor, ["eager"] + others, threads, fp32_recheck, loop)
     free = make_cores(net, search_factor, template_factor, others, threads, fp32_recheck, loop)

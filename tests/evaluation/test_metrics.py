@@ -158,3 +158,14 @@ def test_pytracking_overall_is_mean_of_sequence_curves():
     assert abs(o["precision"] - (1 + 0.75) / 2) < TOL
     assert abs(o["norm_precision"] - (1 + 0.5) / 2) < TOL
     assert abs(o["op75"] - (1 + 0.5) / 2) < TOL
+
+
+def test_got10k_formulas_have_one_home_and_keep_their_public_path():
+    """The got10k formulas live in loretrack_plugin.got10k_metrics (the evaluation and the bench's
+    agreement check both score with them); loretrack_plugin.evaluation.metrics hands the same objects on."""
+    from loretrack_plugin import got10k_metrics as G10
+    for name in ("IOU_THRESHOLDS", "CE_THRESHOLDS", "NCE_THRESHOLDS", "GOT10K_IOU_THRESHOLDS", "SequenceScores",
+                 "normalized_center_error", "got10k_errors", "got10k_sequence", "got10k_overall", "got10k_speed",
+                 "got10k_overall_speed", "got10k_ao_sr"):
+        assert getattr(M, name) is getattr(G10, name), name
+        assert name in M.__all__
