@@ -55,9 +55,14 @@ STAGE_RECORD = "demo_stage.json"
 # data
 # ------------------------------------------------------------------------------------------------
 def real_sequence_names(root: str) -> List[str]:
-    """Names of the OTB-layout sequences under ``root``."""
-    from .formats import list_otb_sequences
-    return [os.path.basename(p) for p in list_otb_sequences(root)]
+    """Names of the OTB-layout sequences under ``root``, each read once (frames in the order of the
+    numbers in their names, boxes, counts that agree) so that a folder the readers refuse stops the
+    demo before it writes anything."""
+    from .formats import find_otb_sequences
+    targets = find_otb_sequences(root)
+    for target in targets:
+        target.load()
+    return list(dict.fromkeys(os.path.basename(t.folder) for t in targets))
 
 
 def split_real(names: Sequence[str], every: int = 3) -> Tuple[List[str], List[str]]:
@@ -77,6 +82,12 @@ def prepare_data(out: str, real_data: Sequence[str], seed: int, synthetic_train:
     the evaluation sets ``[(label, benchmark, root)]``."""
     from .synthetic import make_dataset
     from .sample_data import real_sample_root
+    real = []
+    for folder in real_data:
+        folder = os.path.abspath(folder)
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"--real-data {folder}: folder not found")
+        real.append((folder, split_real(real_sequence_names(folder))))
     data_dir = os.path.join(out, "data")
     synth_train = os.path.join(data_dir, "synthetic-train")
     synth_eval = os.path.join(data_dir, "synthetic-eval")
@@ -88,11 +99,7 @@ def prepare_data(out: str, real_data: Sequence[str], seed: int, synthetic_train:
                   {"type": "got10k", "root": synth_train, "split": "train", "weight": 1, "pairs": "random"}]
     evals = [("real-sample", "otb-dir", real_sample_root())]
     info: Dict = {"real_train": {}, "real_heldout": {}}
-    for i, folder in enumerate(real_data):
-        folder = os.path.abspath(folder)
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(f"--real-data {folder}: folder not found")
-        train, held = split_real(real_sequence_names(folder))
+    for i, (folder, (train, held)) in enumerate(real):
         train_sets += [{"type": "otb", "root": folder, "weight": 3, "sequences": train},
                        {"type": "otb", "root": folder, "weight": 1, "sequences": train, "pairs": "still"}]
         link_dir = os.path.join(data_dir, f"real-heldout-{i + 1}")

@@ -23,7 +23,8 @@ Layouts (``root`` is the folder given in the config):
 ``coco``        ``root/annotations/instances_train2017.json`` with images in ``root/images/train2017``
                 or ``root/train2017``; every non-crowd object is a one-frame sequence
 ``otb``         any folder of OTB-layout sequences, ``<seq>/img/*.jpg`` + ``<seq>/groundtruth_rect.txt``
-                (:mod:`loretrack_plugin.formats.otb`: frame and box counts must agree;
+                (:mod:`loretrack_plugin.formats.otb`: frames in the order of the numbers in their
+                names, ``1.jpg`` ... or ``0001.jpg`` ...; frame and box counts must agree;
                 ``groundtruth_rect.<n>.txt`` files give sequences ``<seq>.1``, ``<seq>.2``, ...)
 =============== ==================================================================================
 
@@ -318,8 +319,14 @@ class Coco(TrackingDataset):
 
 
 class OtbFolder(TrackingDataset):
-    """Any folder of OTB-layout sequences, read by :mod:`loretrack_plugin.formats.otb` (its policy: frame
-    and box counts must agree; ``groundtruth_rect.<n>.txt`` files give ``<seq>.1``, ``<seq>.2``, ...)."""
+    """Any folder of OTB-layout sequences, read by :mod:`loretrack_plugin.formats.otb` (its policy: frames
+    in the order of the numbers in their names, frame and box counts must agree;
+    ``groundtruth_rect.<n>.txt`` files give ``<seq>.1``, ``<seq>.2``, ...).
+
+    Every selected sequence is read once when the reader is made, so that a folder breaking that
+    policy (ambiguous frame names, mixed box rows, counts that differ) stops a run before it starts
+    instead of in the middle of training.
+    """
 
     name = "otb"
 
@@ -328,6 +335,8 @@ class OtbFolder(TrackingDataset):
         self._seqs = {s.name: s for s in find_otb_sequences(self.root)}
         self._names = self._filter(sorted(self._seqs))
         self._frames: Dict[str, List[str]] = {}
+        for index in range(len(self._names)):
+            self.sequence_info(index)
 
     def _load_info(self, index):
         name = self._names[index]

@@ -11,7 +11,9 @@ Every reader has got10k's dataset interface (``seq_names``, ``len``, ``dataset[i
 
 A root that is not the named layout raises one ``FileNotFoundError`` naming the file that was
 expected, e.g. ``<root>/airplane/airplane-1/groundtruth.txt``. Box files, flag files and OTB-layout
-folders are read by the shared readers of :mod:`loretrack_plugin.formats`.
+folders are read by the shared readers of :mod:`loretrack_plugin.formats`, and the readers here that
+list frame folders themselves (LaSOT, TrackingNet) order them by its one rule
+(:func:`~loretrack_plugin.formats.list_frames`: by the number in the names).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..formats import find_otb_sequences, read_boxes, read_flags
+from ..formats import find_otb_sequences, list_frames, read_boxes, read_flags
 from ..formats.sequence_names import lasot_class, lasot_names, otb_names
 
 log = logging.getLogger("loretrack")
@@ -99,7 +101,8 @@ class LaSOTDataset(_Reader):
 
     def __getitem__(self, key):
         i = self.index(key)
-        img_files = sorted(glob.glob(os.path.join(self.seq_dirs[i], "img", "*.jpg")))
+        img_dir = os.path.join(self.seq_dirs[i], "img")
+        img_files = list_frames(img_dir, exts=(".jpg",)) if os.path.isdir(img_dir) else []
         if not img_files:
             raise FileNotFoundError(f"no frames: expected {os.path.join(self.seq_dirs[i], 'img', '00000001.jpg')}")
         return img_files, read_boxes(self.anno_files[i])
@@ -262,7 +265,7 @@ def nfs_dataset(root_dir: str, fps: int = 30):
 
 class TrackingNetTest(_Reader):
     """TrackingNet TEST split, got10k-master layout: ``TEST/anno/<seq>.txt`` (first box only) and
-    ``TEST/frames/<seq>/0.jpg, 1.jpg, ...`` (frames sorted by number). ``anno`` is (1, 4)."""
+    ``TEST/frames/<seq>/0.jpg, 1.jpg, ...`` (frames in number order). ``anno`` is (1, 4)."""
     _parallel_lists = ("seq_names", "seq_dirs", "anno_files")
 
     def __init__(self, root_dir: str, chunk: str = "TEST"):
@@ -284,8 +287,7 @@ class TrackingNetTest(_Reader):
 
     def __getitem__(self, key):
         i = self.index(key)
-        files = glob.glob(os.path.join(self.seq_dirs[i], "*.jpg"))
-        files.sort(key=lambda p: int(os.path.splitext(os.path.basename(p))[0]))
+        files = list_frames(self.seq_dirs[i], exts=(".jpg",))
         if not files:
             raise FileNotFoundError(f"no frames: expected {os.path.join(self.seq_dirs[i], '0.jpg')}")
         return files, read_boxes(self.anno_files[i])[:1]

@@ -1,12 +1,18 @@
 """OTB-layout sequence folders: the one reader that training, evaluation and the tools share.
 
-Layout: ``<root>/<Seq>/img/<frame>`` (``.jpg``, ``.jpeg``, ``.png`` or ``.bmp``, in file-name order)
-and ``<root>/<Seq>/groundtruth_rect.txt`` (one ``x,y,w,h`` row per frame, see
+Layout: ``<root>/<Seq>/img/<frame>`` (``.jpg``, ``.jpeg``, ``.png`` or ``.bmp``) and
+``<root>/<Seq>/groundtruth_rect.txt`` (one ``x,y,w,h`` row, or one 4-corner polygon, per frame, see
 :mod:`loretrack_plugin.formats.boxes`; ``groundtruth.txt`` is accepted when there is no
 ``groundtruth_rect*.txt``). ``<root>`` may also be one sequence folder itself.
 
 Policy (the same for every caller):
 
+* **frame order** (:func:`list_frames`, the one rule for every folder of frames the package lists):
+  frames are ordered by the number in their names, the last run of digits (``2.jpg`` before
+  ``10.jpg``; ``img0001.jpg``, ``frame_9.png`` and ``00010.jpg`` all work), never by the names as
+  strings. A folder whose order is ambiguous -- two frames with the same number (``1.jpg`` and
+  ``01.jpg``), or a frame without a number beside others -- is an error naming the folder and two
+  of the clashing files. Hidden files (``.<name>``) are not frames;
 * **frames and boxes correspond one to one**: a sequence whose frame count differs from its box
   count is an error naming both (``<gt file>: 3 boxes for 6 frames in <Seq>/img``), never silently
   truncated. The one exception are the five OTB-2015 sequences whose frame lists got10k trims
@@ -26,7 +32,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import List, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -34,6 +40,7 @@ from .boxes import read_boxes
 from .images import IMAGE_EXTS
 
 _GT_FILE = re.compile(r"groundtruth_rect(?:\.(\d+))?\.txt")
+_DIGITS = re.compile(r"\d+")
 #: got10k trims these OTB sequences to their annotated frames (``got10k.datasets.OTB.__getitem__``)
 GOT10K_TRIMS = {"david": slice(299, 770), "football1": slice(0, 74), "freeman3": slice(0, 460),
                 "freeman4": slice(0, 283), "diving": slice(0, 215)}
@@ -62,10 +69,51 @@ class OtbSequence:
         return frames, boxes
 
 
+def frame_number(name: str) -> Optional[int]:
+    """The number a frame file's name carries: the last run of digits before the extension (None if
+    there is none). The last run, because prefixes may hold digits too (``cam2_0001.jpg``)."""
+    found = _DIGITS.findall(os.path.splitext(name)[0])
+    return int(found[-1]) if found else None
+
+
+def _ambiguity(names: Sequence[str]) -> Optional[Tuple[str, str, str]]:
+    """(first name, second name, why) for two names that the frame number cannot order, or None."""
+    seen: Dict[int, str] = {}
+    unnumbered = [n for n in names if frame_number(n) is None]
+    if unnumbered and len(names) > 1:
+        other = next(n for n in names if n != unnumbered[0])
+        return unnumbered[0], other, f"{unnumbered[0]} carries no frame number"
+    for n in names:
+        k = frame_number(n)
+        if k in seen:
+            return seen[k], n, f"both carry frame number {k}"
+        seen[k] = n
+    return None
+
+
+def order_frames(folder: str, names: Iterable[str]) -> List[str]:
+    """``names`` (frame files of ``folder``) in frame order; ``ValueError`` naming ``folder`` and two
+    clashing files when that order is ambiguous (see the module's policy)."""
+    # string order first, so that the files an error names do not depend on the listing order
+    names = sorted(names)
+    clash = _ambiguity(names)
+    if clash is not None:
+        a, b, why = clash
+        raise ValueError(f"{folder}: frame order is ambiguous: {a} and {b} ({why}); "
+                         "name the frames by number (1.jpg, 2.jpg, ... or 0001.jpg, 0002.jpg, ...)")
+    return sorted(names, key=frame_number)
+
+
+def list_frames(folder: str, exts: Sequence[str] = IMAGE_EXTS) -> List[str]:
+    """Paths of the frame files in ``folder`` (extensions ``exts``, any case), in frame order."""
+    # hidden files are side files of other tools (macOS ``._0001.jpg``, half-written copies), never frames
+    names = [f for f in os.listdir(folder) if not f.startswith(".") and f.lower().endswith(tuple(exts))]
+    return [os.path.join(folder, f) for f in order_frames(folder, names)]
+
+
 def frame_files(folder: str) -> List[str]:
-    """Paths of the frames in ``<folder>/img``, sorted by file name."""
-    d = os.path.join(folder, "img")
-    return [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.lower().endswith(IMAGE_EXTS)]
+    """Paths of the frames in ``<folder>/img``, in frame order (:func:`list_frames`)."""
+    return list_frames(os.path.join(folder, "img"))
 
 
 def _gt_files(folder: str) -> List[str]:

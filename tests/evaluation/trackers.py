@@ -45,6 +45,17 @@ class FailingTracker(StaticTracker):
         return self.box
 
 
+class FrameMeanTracker(StaticTracker):
+    """The initial box with x set to the frame's mean grey level: its results say which frame it saw
+    at each step, so any change in frame order changes them."""
+
+    def __init__(self):
+        super().__init__(name="frame-mean")
+
+    def update(self, image):
+        return np.array([np.asarray(image, np.float64).mean(), *self.box[1:]])
+
+
 def static():
     return StaticTracker()
 
@@ -55,3 +66,7 @@ def drift():
 
 def failing():
     return FailingTracker()
+
+
+def frame_mean():
+    return FrameMeanTracker()

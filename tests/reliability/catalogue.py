@@ -37,6 +37,19 @@ CASES: Tuple[Case, ...] = (
          "exit 2: `... <gt file>: empty box file` (the sequence is no longer silently left out)"),
     Case("empty-img", "eval", "empty `img/` folder",
          "exit 2: `... <gt file>: 6 boxes for 0 frames in <dir>/img`"),
+    Case("unpadded-frame-names", "eval", "frames named `1.jpg` ... `12.jpg` (no zero padding)",
+         "exit 0: frames taken in the order of their numbers; results identical to the same sequence named "
+         "`0001.jpg` ... `0012.jpg`"),
+    Case("ambiguous-frame-names", "eval", "frame names of ambiguous order (`1.jpg` and `01.jpg`, or a name without "
+         "a number among numbered ones)",
+         "exit 2: `cannot load sequence <seq> from <dir>: <dir>/img: frame order is ambiguous: 01.jpg and 1.jpg "
+         "(both carry frame number 1); ...` (or `(cover.jpg carries no frame number)`)"),
+    Case("polygon-gt", "eval", "ground truth of VOT polygons (8 numbers per row)",
+         "exit 0: each polygon read as its axis-aligned bounding box; results identical to a ground truth of "
+         "those boxes"),
+    Case("mixed-gt-rows", "eval", "ground truth mixing rows of 4 and of 8 numbers",
+         "exit 2: `... <gt file>:<line>: 8 numbers (a 4-corner polygon x1,y1,...,x4,y4) after rows of 4 from "
+         "line 1; a box file holds one kind of row`"),
     Case("zero-area-box", "eval", "zero-area initial box",
          "exit 2: `sequence <seq>: the first box of <gt file> cannot start a tracker: init box [...]: width and "
          "height must be positive ...`"),
@@ -102,6 +115,11 @@ CASES: Tuple[Case, ...] = (
     Case("corrupt-train-frames", "train", "unreadable frames in the training data",
          "exit 0: the samples are skipped and counted (`corrupt_images` in the summary); warnings `skipped an "
          "unreadable frame (training continues): <frame path>`"),
+    Case("unpadded-train-frames", "train", "training frames named `1.jpg` ... `24.jpg` (no zero padding)",
+         "exit 0: weights identical to a run on the same frames named `0001.jpg` ... `0024.jpg`"),
+    Case("ambiguous-train-frames", "train", "training sequence with frame names of ambiguous order",
+         "exit 2 before the run folder is written: `<dir>/img: frame order is ambiguous: 0001.jpg and 1.jpg "
+         "(both carry frame number 1); ...`"),
     Case("missing-teacher", "distill", "missing teacher (no `--teacher`, or a path that does not exist)",
          "exit 2: `distillation needs a teacher checkpoint: pass --teacher PATH ...` / "
          "`checkpoint not found: <path>`"),
