@@ -12,8 +12,9 @@ Order of operations, as the official pipeline runs it:
    x/255, clamped to [0, 1]; a second horizontal flip with p = ``crop_flip_prob`` (0.5) in normalised
    coordinates (x' = 1 - x - w); then ImageNet mean/std normalisation. Validation keeps step 1 and 2
    but only normalises in step 3;
-4. **validity**: the sample is rejected if a crop is all padding, or if its nearest-neighbour
-   down-sample to the token grid (every 16th pixel) is all padding.
+4. **validity**: the sample is rejected if a crop is all padding (every crop that lies wholly
+   outside the frame is), or if its nearest-neighbour down-sample to the token grid (every 16th
+   pixel) is all padding.
 
 Optional, off by default (``augment``, :mod:`.augment`): after step 2, a distractor pasted into the
 search crop and an occluder over part of its target, a blur of each crop; in step 3, contrast and

@@ -23,6 +23,8 @@ Every backend is a callable ``backend(template, search) -> (score_map, size_map,
 * ``int8-ort``     ONNX Runtime with dynamic quantisation (``onnxruntime.quantization.quantize_dynamic``:
                    per-channel int8 weights, activations quantised per call from their own range,
                    u8 x s8 integer GEMMs in MLAS, VNNI where the CPU has it). No calibration data.
+                   On a CPU without VNNI or AMX-INT8 the weights keep 7 bits (``reduce_range``), which
+                   the AVX2 kernels need to avoid saturating (:func:`.hardware.u8s8_pairs_saturate`).
 * ``int8-ov``      OpenVINO after NNCF post-training static quantisation (int8 weights and
                    activations, ranges calibrated on synthetic tracking crops; u8/i8 x i8 brgemm
                    kernels: VNNI or AMX-INT8). Fastest int8 path, but the largest score error.
@@ -405,17 +407,25 @@ class TorchInt8Backend(Backend):
 
 class ONNXRuntimeInt8Backend(ONNXRuntimeBackend):
     """ONNX Runtime on the exported graph after ``quantize_dynamic``: per-channel int8 weights of the
-    MatMul/Gemm nodes, DynamicQuantizeLinear on their inputs, MatMulInteger (u8 x s8) in MLAS."""
+    MatMul/Gemm nodes, DynamicQuantizeLinear on their inputs, MatMulInteger (u8 x s8) in MLAS.
+
+    ``reduce_range`` (None: decided from the CPU) keeps the weights within +-64. On an AVX2-only
+    CPU (AMD Zen 3, 2026-12-07) full-range weights saturated the u8 x s8 kernels: teacher-forced on
+    all 535 frames of the shipped real sample, the shipped student's guard re-ran 258 frames (max map
+    difference to eager 0.130); with 7-bit weights 116 (0.031), near the 471 of 2,095 real-otb frames
+    measured with 8-bit weights on AVX-512 VNNI (Zen 4, 2026-11-30). VNNI and AMX CPUs keep 8 bits.
+    """
     name = "int8-ort"
     exact = False
     precision = "int8"
 
-    def __init__(self, net: nn.Module, threads: Optional[int] = None):
+    def __init__(self, net: nn.Module, threads: Optional[int] = None, reduce_range: Optional[bool] = None):
         import tempfile
         try:
             from onnxruntime.quantization import QuantType, quantize_dynamic
         except ImportError as e:  # pragma: no cover - part of onnxruntime
             raise BackendError(f"onnxruntime.quantization is unavailable ({e})") from None
+        self.reduce_range = _int8_reduce_range() if reduce_range is None else bool(reduce_range)
         with tempfile.TemporaryDirectory(prefix="loretrack-int8-") as d:
             src, dst = os.path.join(d, "fp32.onnx"), os.path.join(d, "int8.onnx")
             with open(src, "wb") as f:
@@ -425,20 +435,48 @@ class ONNXRuntimeInt8Backend(ONNXRuntimeBackend):
             ort_log.setLevel(logging.ERROR)
             try:
                 quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True,
-                                 op_types_to_quantize=["MatMul", "Gemm"])
+                                 reduce_range=self.reduce_range, op_types_to_quantize=["MatMul", "Gemm"])
             finally:
                 ort_log.setLevel(level)
             with open(dst, "rb") as f:
                 model_bytes = f.read()
         import onnx
-        self.op_counts = dict(collections.Counter(n.op_type for n in onnx.load_from_string(model_bytes).graph.node
+        graph = onnx.load_from_string(model_bytes).graph
+        self.op_counts = dict(collections.Counter(n.op_type for n in graph.node
                                                   if "Integer" in n.op_type or "Quant" in n.op_type))
+        self.weight_extent = _int8_weight_extent(graph)
         super().__init__(model_path=model_bytes, threads=threads)
 
     def engine_info(self, template=None, search=None) -> Dict[str, object]:
         info = super().engine_info()
         info["quantized_ops"] = self.op_counts
+        info["reduce_range"] = self.reduce_range
+        info["int8_weight_extent"] = self.weight_extent
         return info
+
+
+_REDUCE_RANGE_SAID = False
+
+
+def _int8_reduce_range() -> bool:
+    """7-bit int8-ort weights on CPUs whose u8 x s8 kernels saturate; said once per process."""
+    global _REDUCE_RANGE_SAID
+    from .hardware import cpu_summary, read_cpuinfo, u8s8_pairs_saturate
+    cpu = read_cpuinfo()
+    reduce = u8s8_pairs_saturate(cpu.flags)
+    if reduce and not _REDUCE_RANGE_SAID:
+        _REDUCE_RANGE_SAID = True
+        log.info("int8-ort: weights kept to 7 bits (reduce_range): %s has no VNNI or AMX-INT8, so its u8 x s8 "
+                 "kernels saturate with full 8-bit weights", cpu_summary(cpu))
+    return reduce
+
+
+def _int8_weight_extent(graph) -> int:
+    """Largest |value| among the graph's int8 initializers (127 for full-range weights, 64 reduced)."""
+    import numpy as np
+    from onnx import TensorProto, numpy_helper
+    arrays = (numpy_helper.to_array(t) for t in graph.initializer if t.data_type == TensorProto.INT8)
+    return max((int(np.abs(a.astype(np.int16)).max()) for a in arrays if a.size), default=0)
 
 
 def synthetic_calibration(cfg, sequences: int = 4, frames: int = 9, search_factor: float = 5.0,

@@ -4,6 +4,13 @@ Reproduces the official ``sample_target`` bit for bit: side ``ceil(sqrt(w*h) * f
 Python ``round`` (halves to even), zero padding with one extra pixel on the right/bottom whenever the
 crop touches that border (the last image column/row is replaced by padding), ``cv2.resize``
 INTER_LINEAR to the output side.
+
+A crop that shares no usable pixel with the frame (wholly outside it, or touching only the last
+column/row, which the rule above pads) is all padding of the same shape. The official slicing gets
+that case wrong: its empty source is refused by OpenCV 5's ``copyMakeBorder`` and padded by 4.x into
+a patch that is not square (thousands of pixels a side for a far box); for a crop wholly left of or
+above the frame, numpy reads the negative slice end from the far side, so image content appears where
+the crop should be padding.
 """
 from __future__ import annotations
 
@@ -36,9 +43,12 @@ def sample_target(image: np.ndarray, box: Sequence[float], factor: float, output
     y1 = round(y + 0.5 * h - side * 0.5)
     x2, y2 = x1 + side, y1 + side
     H, W = image.shape[:2]
+    if not (_overlaps(x1, x2, W) and _overlaps(y1, y2, H)):
+        return _all_padding(image, side, output_size)
     x1_pad, y1_pad = max(0, -x1), max(0, -y1)
     x2_pad, y2_pad = max(x2 - W + 1, 0), max(y2 - H + 1, 0)
-    # identical slicing to the official code (including its numpy semantics at the borders)
+    # identical slicing to the official code; every crop that gets here keeps an image pixel, so no
+    # slice is empty and no slice end negative
     patch = image[y1 + y1_pad:y2 - y2_pad, x1 + x1_pad:x2 - x2_pad]
     patch = cv2.copyMakeBorder(patch, y1_pad, y2_pad, x1_pad, x2_pad, cv2.BORDER_CONSTANT)
     ph, pw = patch.shape[:2]
@@ -49,6 +59,18 @@ def sample_target(image: np.ndarray, box: Sequence[float], factor: float, output
     patch = cv2.resize(patch, (output_size, output_size))
     mask = cv2.resize(mask, (output_size, output_size)).astype(bool)
     return patch, output_size / side, mask
+
+
+def _overlaps(lo: int, hi: int, n: int) -> bool:
+    """Does the crop span [lo, hi) keep any of the pixels [0, n - 1) that the padding rule leaves?"""
+    return min(hi, n - 1) > max(lo, 0)
+
+
+def _all_padding(image: np.ndarray, side: int, output_size: Optional[int]) -> Tuple[np.ndarray, float, np.ndarray]:
+    """What :func:`sample_target` returns for a crop with no image pixel in it."""
+    out = side if output_size is None else output_size
+    patch = np.zeros((out, out) + image.shape[2:], dtype=image.dtype)
+    return patch, out / side, np.ones((out, out), dtype=bool)
 
 
 def box_to_crop(box: Sequence[float], crop_box: Sequence[float], resize_factor: float, output_size: int,

@@ -93,6 +93,17 @@ def native_int8(flags: Iterable[str]) -> bool:
     return bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
+def u8s8_pairs_saturate(flags: Iterable[str]) -> bool:
+    """Do u8 x s8 integer GEMMs risk saturating on this CPU?
+
+    Without VNNI or AMX-INT8, x86 int8 GEMMs (ONNX Runtime's MLAS, FBGEMM) multiply with
+    ``vpmaddubsw``, which adds two u8 x s8 products into a saturating int16: 2 x 255 x 127 = 64770
+    does not fit, so large activations against large weights clip. Weights kept within +-64 (7 bits)
+    cannot clip (2 x 255 x 64 = 32640). VNNI and AMX accumulate in int32 and need no such limit.
+    """
+    return not native_int8(flags)
+
+
 def cpu_summary(info: Optional[CpuInfo] = None) -> str:
     """CPU model, family/model numbers and the instruction sets that decide the backends' speed."""
     info = info or read_cpuinfo()

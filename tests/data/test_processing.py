@@ -96,6 +96,31 @@ def test_invalid_samples_are_rejected():
     assert p(np.random.default_rng(0), frame, zero, frame, zero) is None
 
 
+def _beyond(direction, gap, h=120, w=160, size=10.0):
+    """A ``size`` px box whose centre lies ``gap`` px beyond the (h, w) frame in ``direction``."""
+    centre = [-gap if d < 0 else n - 1 + gap if d > 0 else n / 2 for d, n in zip(direction, (w, h))]
+    return np.array([centre[0] - size / 2, centre[1] - size / 2, size, size])
+
+
+@pytest.mark.parametrize("direction", [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)])
+@pytest.mark.parametrize("train", [False, True])
+def test_crop_wholly_outside_on_any_side_rejects_the_sample(direction, train):
+    """Template or search crop wholly outside the frame, on every side and at every corner (jittered
+    boxes included): the sample is rejected, never an exception. At a gap of 21 px the unjittered search
+    crop (side 40) misses the frame by 1 px; the jittered crops are 200 px away."""
+    frame = _frame(4)
+    inside = np.array([60.0, 40.0, 20.0, 30.0])
+    jittered = PairProcessing(CropSpec(32, 2.0, 0.5, 0.05), CropSpec(64, 4.0, 1.0, 0.05), train=train)
+    for p, gap in ((_plain(train=train), 21), (jittered, 200)):
+        out_box = _beyond(direction, gap)
+        for seed in range(4):
+            assert p(np.random.default_rng(seed), frame, out_box, frame, inside) is None
+            assert p(np.random.default_rng(seed), frame, inside, frame, out_box) is None
+            assert p(np.random.default_rng(seed), frame, out_box, frame, out_box) is None
+    # the same boxes a few pixels nearer: a valid sample, as before
+    assert _plain(train=train)(np.random.default_rng(0), frame, inside, frame, _beyond(direction, 5)) is not None
+
+
 # ---- labels ----------------------------------------------------------------------------------------------
 def test_gaussian_radius_hand_computed():
     w = h = 4.0
