@@ -12,11 +12,18 @@ def _version():
     return ns["__version__"]
 
 
+# Supported versions: each lower bound is the oldest release with what the code uses (reason beside
+# it where one was found); an upper bound or pin only with a measured failure or need named beside it.
+# CI (.ci/run) upgrades to the newest releases within these ranges on every run and prints the
+# versions at the top of its log; a floor is marked "tested" with the date it was run.
 INSTALL_REQUIRES = [
     # torch.amp.GradScaler("cuda") (the trainer's fp16 path) needs 2.3; torch.onnx.export(dynamo=False)
     # (ONNX export, the ONNX Runtime backend) needs 2.5
     "torch>=2.5",
     "timm>=1.0",
+    # tested 2026-12-07 on the crop and pair-processing tests (tests/tracking/test_crop.py,
+    # tests/data/test_processing.py): numpy 1.24.4 with opencv-python 4.8.0.74, numpy 1.26.4 with
+    # 4.8.1.78, numpy 2.4.6 with 4.14.0.94 and with 5.1.0.95
     "numpy>=1.24",
     "opencv-python>=4.8",
     "scipy>=1.10",
