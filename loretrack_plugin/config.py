@@ -10,6 +10,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
+#: the patch embeddings a network may use (NetConfig.patch_embed): the official linear patches or one of
+#: the pretrained convolutional stems of models/stems.py
+PATCH_EMBEDS = ("linear", "nanotrack-v3", "mobilenetv2")
+#: what the centre head may read (NetConfig.head_input)
+HEAD_INPUTS = ("tokens", "tokens+corr")
 #: side in pixels of the ViT's patches (the token grid is size // PATCH): the one definition
 PATCH = 16
 
@@ -43,6 +48,11 @@ class NetConfig:
         ce_keep_ratio: fraction of search tokens each CE block keeps at test time.
         pretrain_img_size: image size of the ImageNet backbone whose ``pos_embed`` (1 + (s/16)^2 rows)
             and ``cls_token`` stay registered (unused in forward) for key compatibility.
+        patch_embed: ``linear`` (the official 16x16 patches) or a pretrained convolutional stem cut at
+            stride 16 and projected to ``embed_dim`` (``nanotrack-v3``, ``mobilenetv2``; models/stems.py).
+        head_input: what the centre head reads: ``tokens`` (the official: the final search tokens) or
+            ``tokens+corr`` (those plus the stem's template-search correlation, one channel per
+            template cell; needs a convolutional stem).
     """
 
     search_size: int = 256
@@ -52,6 +62,8 @@ class NetConfig:
     num_heads: int = 12
     mlp_ratio: float = 4.0
     head_channels: int = 256
+    patch_embed: str = "linear"
+    head_input: str = "tokens"
     # not architecture: the weights do not depend on them (see ARCH_FIELDS)
     drop_path_rate: float = field(default=0.0, metadata={"arch": False})
     ce_loc: Tuple[int, ...] = field(default_factory=tuple, metadata={"arch": False})
@@ -72,6 +84,12 @@ class NetConfig:
             raise ConfigError(f"head_channels={self.head_channels} must be a multiple of 8")
         if self.pretrain_img_size % PATCH:
             raise ConfigError(f"pretrain_img_size={self.pretrain_img_size} must be a multiple of {PATCH}")
+        if self.patch_embed not in PATCH_EMBEDS:
+            raise ConfigError(f"patch_embed={self.patch_embed!r}: expected one of {list(PATCH_EMBEDS)}")
+        if self.head_input not in HEAD_INPUTS:
+            raise ConfigError(f"head_input={self.head_input!r}: expected one of {list(HEAD_INPUTS)}")
+        if self.head_input == "tokens+corr" and self.patch_embed == "linear":
+            raise ConfigError("head_input='tokens+corr' needs a convolutional stem (patch_embed), not 'linear'")
         bad = [i for i in self.ce_loc if not 0 <= i < self.depth]
         if bad:
             raise ConfigError(f"ce_loc {bad} outside 0..{self.depth - 1}")
@@ -99,6 +117,12 @@ class NetConfig:
     @property
     def pretrain_grid(self) -> int:
         return self.pretrain_img_size // PATCH
+
+    @property
+    def head_in_channels(self) -> int:
+        """Channels of the centre head's input: the embedding width, plus one correlation channel per
+        template cell under ``head_input: tokens+corr``."""
+        return self.embed_dim + (self.num_template_tokens if self.head_input == "tokens+corr" else 0)
 
     @property
     def head_dim(self) -> int:

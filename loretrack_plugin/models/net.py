@@ -29,13 +29,13 @@ class TrackerNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.backbone = OneStreamViT(cfg)
-        self.box_head = CenterHead(cfg.embed_dim, cfg.head_channels)
+        self.box_head = CenterHead(cfg.head_in_channels, cfg.head_channels)
 
     def forward(self, template: torch.Tensor, search: torch.Tensor, qkv_blocks: Sequence[int] = (),
                 return_features: bool = False, ce_keep_ratio: Optional[float] = None) -> Dict[str, torch.Tensor]:
-        tokens, qkvs = self.backbone(template, search, qkv_blocks=qkv_blocks, ce_keep_ratio=ce_keep_ratio)
+        tokens, qkvs, corr = self.backbone(template, search, qkv_blocks=qkv_blocks, ce_keep_ratio=ce_keep_ratio)
         feat = self.search_map(tokens)
-        score, size, offset = self.box_head(feat)
+        score, size, offset = self.box_head(feat if corr is None else torch.cat([feat, corr], dim=1))
         out = {"score_map": score, "size_map": size, "offset_map": offset,
                "pred_boxes": decode_peak(score, size, offset).unsqueeze(1)}
         if qkv_blocks:
@@ -61,16 +61,19 @@ class TrackerNet(nn.Module):
 def build_net(search_size: int = 256, template_size: Optional[int] = None, *, embed_dim: int = 768,
               depth: int = 12, num_heads: int = 12, mlp_ratio: float = 4.0, head_channels: int = 256,
               drop_path_rate: float = 0.0, ce_loc: Sequence[int] = (), ce_keep_ratio: float = 0.7,
-              pretrain_img_size: int = 224, config: Optional[NetConfig] = None) -> TrackerNet:
+              pretrain_img_size: int = 224, patch_embed: str = "linear", head_input: str = "tokens",
+              config: Optional[NetConfig] = None) -> TrackerNet:
     """Build the tracker network in eval mode (ViT-B/16 + center head by default).
 
     ``template_size`` defaults to ``search_size // 2``. Pass ``config`` to build from a
     :class:`NetConfig` instead of keywords. Weights are randomly initialised (timm ViT init for the
-    backbone, xavier for the head); see :func:`loretrack_plugin.load_checkpoint`.
+    backbone, xavier for the head; a convolutional stem ``patch_embed`` gets its pretrained weights,
+    see :func:`~loretrack_plugin.models.stems.load_pretrained_stem`); see :func:`loretrack_plugin.load_checkpoint`.
     """
     if config is None:
         config = make_config(search_size, template_size, embed_dim=embed_dim, depth=depth, num_heads=num_heads,
                              mlp_ratio=mlp_ratio, head_channels=head_channels, drop_path_rate=drop_path_rate,
                              ce_loc=tuple(ce_loc), ce_keep_ratio=ce_keep_ratio,
-                             pretrain_img_size=pretrain_img_size)
+                             pretrain_img_size=pretrain_img_size, patch_embed=patch_embed,
+                             head_input=head_input)
     return TrackerNet(config).eval()

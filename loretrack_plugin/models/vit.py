@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from timm.layers import DropPath, Mlp, PatchEmbed, trunc_normal_
 
 from ..config import PATCH, NetConfig
+from .stems import ConvStem, pixelwise_correlation
 
 LayerNorm = partial(nn.LayerNorm, eps=1e-6)
 
@@ -122,7 +123,10 @@ class OneStreamViT(nn.Module):
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + cfg.pretrain_grid ** 2, C))  # unused ImageNet table
         self.pos_embed_z = nn.Parameter(torch.zeros(1, cfg.num_template_tokens, C))
         self.pos_embed_x = nn.Parameter(torch.zeros(1, cfg.num_search_tokens, C))
-        self.patch_embed = PatchEmbed(img_size=None, patch_size=PATCH, in_chans=3, embed_dim=C)
+        if cfg.patch_embed == "linear":
+            self.patch_embed = PatchEmbed(img_size=None, patch_size=PATCH, in_chans=3, embed_dim=C)
+        else:
+            self.patch_embed = ConvStem(cfg.patch_embed, C)
         dpr = torch.linspace(0, cfg.drop_path_rate, cfg.depth).tolist()
         self.blocks = nn.ModuleList(Block(C, cfg.num_heads, cfg.mlp_ratio, dpr[i]) for i in range(cfg.depth))
         self.norm = LayerNorm(C)
@@ -133,7 +137,11 @@ class OneStreamViT(nn.Module):
     def _init_weights(self):
         trunc_normal_(self.pos_embed, std=0.02)
         trunc_normal_(self.cls_token, std=0.02)
+        # a convolutional stem keeps PyTorch's own init (its trained weights are loaded over it)
+        stem = set(self.patch_embed.stem.modules()) if isinstance(self.patch_embed, ConvStem) else set()
         for m in self.modules():
+            if m in stem:
+                continue
             if isinstance(m, nn.Linear):
                 trunc_normal_(m.weight, std=0.02)
                 nn.init.zeros_(m.bias)
@@ -150,18 +158,27 @@ class OneStreamViT(nn.Module):
         self.pos_embed_z.copy_(resize_pos_embed(self.pos_embed[:, 1:], self.cfg.template_feat_size))
 
     def forward(self, z: torch.Tensor, x: torch.Tensor, qkv_blocks: Sequence[int] = (),
-                ce_keep_ratio: Optional[float] = None) -> Tuple[torch.Tensor, Dict[int, tuple]]:
-        """Returns (normalised tokens (B, Nz+Nx, C) in raster order, {block index: (q, k, v)}).
+                ce_keep_ratio: Optional[float] = None) -> Tuple[torch.Tensor, Dict[int, tuple], Optional[torch.Tensor]]:
+        """Returns (normalised tokens (B, Nz+Nx, C) in raster order, {block index: (q, k, v)}, correlation).
 
         ``qkv_blocks``: blocks whose q/k/v to return (over all Nz+Nx tokens; empty = fused only).
         ``ce_keep_ratio``: overrides the CE keep ratio (training schedule); None = config value.
+        correlation: under ``head_input: tokens+corr`` the stem's template-search correlation
+        (B, Nz, F, F) (:func:`~loretrack_plugin.models.stems.pixelwise_correlation`), else None.
         """
         cfg = self.cfg
         if z.shape[-2:] != (cfg.template_size,) * 2 or x.shape[-2:] != (cfg.search_size,) * 2:
             raise ValueError(f"input sizes {tuple(z.shape[-2:])}/{tuple(x.shape[-2:])} do not match the network: "
                              f"expected template {cfg.template_size}px and search {cfg.search_size}px")
-        z = self.patch_embed(z) + self.pos_embed_z
-        x = self.patch_embed(x) + self.pos_embed_x
+        corr = None
+        if cfg.head_input == "tokens+corr":
+            fz, fx = self.patch_embed.features(z), self.patch_embed.features(x)
+            corr = pixelwise_correlation(fz, fx)
+            z, x = self.patch_embed.project(fz), self.patch_embed.project(fx)
+        else:
+            z, x = self.patch_embed(z), self.patch_embed(x)
+        z = z + self.pos_embed_z
+        x = x + self.pos_embed_x
         tokens = torch.cat([z, x], dim=1)
         nz = z.shape[1]
         want = set(qkv_blocks)
@@ -185,7 +202,7 @@ class OneStreamViT(nn.Module):
         tokens = self.norm(tokens)
         if removed:
             tokens = _restore_search_order(tokens, nz, cfg.num_search_tokens, search_index, removed)
-        return tokens, qkvs
+        return tokens, qkvs, corr
 
 
 def _restore_search_order(tokens, nz, nx, kept_index, removed):

@@ -39,6 +39,9 @@ DEFAULTS: Dict[str, Any] = {
         "freeze_bn": False,      # keep the head's BatchNorm in eval mode (running statistics)
         "freeze_backbone": False,  # train the box head only: backbone parameters get no gradient and
                                    # are left out of the optimiser (a head fine-tune of a trained tracker)
+        "stem_init": "pretrained",  # a convolutional stem (model.patch_embed) starts from its shipped trained
+                                    # weights (models/pretrained), or from a file given here; null = random
+        "freeze_stem": True,     # the stem keeps its trained weights and BatchNorm statistics (no gradient)
         "score_prior": None,     # initial score-map probability (CenterNet bias init, helps from-scratch runs);
                                  # None = the official init, sigmoid(0) = 0.5
     },

@@ -47,6 +47,7 @@ from ..data.augment import Augment
 from ..data.processing import CropSpec, PairProcessing
 from ..data.sampler import PairSampler, ShardedBatches, collate, worker_init
 from ..models.net import TrackerNet
+from ..models.stems import ConvStem, load_pretrained_stem
 from ..utils.files import atomic_path, write_json, write_text
 from . import distributed as ddp
 from .actor import DistillActor, TrackingActor
@@ -330,6 +331,12 @@ class Trainer:
         run, m = self.cfg["run"], self.cfg["model"]
         torch.manual_seed(run["seed"])
         student = TrackerNet(NetConfig(**net_kwargs(m)))
+        stem = student.backbone.patch_embed
+        if isinstance(stem, ConvStem):
+            if m["stem_init"]:
+                load_pretrained_stem(stem, None if m["stem_init"] == "pretrained" else m["stem_init"])
+            if m["freeze_stem"]:
+                stem.freeze()
         if m["init"]:
             m["init"] = shipped.resolve(m["init"])
             rep = load_checkpoint(student, m["init"])

@@ -77,3 +77,42 @@ def test_real_data_appends_folders(tmp_path):
     with pytest.raises(UserError, match="--real-data .*nope: folder not found"):
         real_data_override([os.path.join(str(tmp_path), "nope")])
     assert isinstance(over[0]["data"]["train"]["datasets"], Append)
+
+
+def test_stem_recipes_keep_the_paper_structure_on_the_pretrained_stem():
+    t, s, b = _cfg("mini-stem/teacher"), _cfg("mini-stem/student", {"teacher": {"checkpoint": "t.pth"}}), \
+        _cfg("mini-stem/baseline")
+    assert (t["model"]["search_size"], s["model"]["search_size"], b["model"]["search_size"]) == (192, 96, 96)
+    for c in (t, s, b):
+        assert c["model"]["patch_embed"] == "nanotrack-v3" and c["model"]["head_input"] == "tokens+corr"
+        assert c["model"]["stem_init"] == "pretrained" and c["model"]["freeze_stem"] is True
+        assert c["model"]["init"] is None  # the blocks start from random weights, the same ones for every seed
+    assert s["teacher"]["patch_embed"] == t["model"]["patch_embed"] and s["teacher"]["search_size"] == 192
+    assert s["data"] == b["data"] and s["optim"] == b["optim"]
+
+
+def test_stem_training_loads_the_pretrained_stem_and_keeps_it_frozen(tmp_path):
+    import torch
+    from loretrack_plugin.models.stems import stem_state_dict
+    from loretrack_plugin.synthetic import make_dataset
+    from loretrack_plugin.train import Trainer
+    root = str(tmp_path / "otb")
+    make_dataset("otb", root, sequences=2, frames=24, seed=2, image_size=(160, 120))
+    small = {"embed_dim": 64, "depth": 1, "num_heads": 4, "head_channels": 32}
+    over = {"model": small,
+            "data": {"train": {"datasets": [{"type": "otb", "root": root}], "samples_per_epoch": 16},
+                     "val": {"datasets": []}, "num_workers": 0},
+            "optim": {"epochs": 1, "batch_size": 8},
+            "run": {"output_dir": str(tmp_path / "run"), "device": "cpu", "tensorboard": False}}
+    tr = Trainer(_cfg("mini-stem/baseline", over), mode="train")
+    shipped_sd = stem_state_dict("nanotrack-v3")
+    stem = tr.student.backbone.patch_embed
+    assert all(torch.equal(stem.stem.state_dict()[k], v) for k, v in shipped_sd.items())
+    proj = stem.proj.weight.detach().clone()
+    try:
+        tr.fit()
+    finally:
+        tr.close()
+    after = stem.stem.state_dict()
+    assert all(torch.equal(after[k], v) for k, v in shipped_sd.items())   # weights and BN statistics kept
+    assert not torch.equal(stem.proj.weight, proj)                          # the projection learned
