@@ -64,8 +64,11 @@ setup(
     include_package_data=True,
     package_data={"loretrack_plugin": ["data/splits/*.txt", "recipes/*/*.yaml", "sample_data/real/*/*.txt",
                                        "sample_data/real/*/*.json", "sample_data/real/*/img/*.jpg"],
-                  # the demo checkpoints that ship with the package (see trackers/weights/README.md)
-                  "loretrack_plugin.trackers": ["*.yaml", "weights/*.pth.tar", "weights/*.json", "weights/*.md"]},
+                  # the demo checkpoints that ship with the package (see trackers/weights/README.md), and
+                  # NanoTrack's ONNX pair for opencv-nano with its licence and provenance (weights/opencv/)
+                  "loretrack_plugin.trackers": ["*.yaml", "weights/*.pth.tar", "weights/*.json", "weights/*.md",
+                                                "weights/opencv/*.onnx", "weights/opencv/*.json",
+                                                "weights/opencv/*.md", "weights/opencv/LICENSE.*"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["loretrack=loretrack_plugin.cli:main"]},

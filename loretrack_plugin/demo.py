@@ -17,9 +17,10 @@ Stages (everything under ``out``):
    frames) and train the teacher; otherwise the shipped backbone and frozen teacher are used;
 4. for every seed: the baseline (96/48, from the backbone, no distillation) and the student (96/48,
    from the backbone, QKV-KD + Disc-KD from the teacher), on the same samples;
-5. evaluation of the static box (the floor), the teacher, every student and baseline on every
-   evaluation set, and the comparison reports (floor row, mean ± std over seeds, the gain with
-   its spread).
+5. evaluation of the static box (the floor), the teacher, every student and baseline, and OpenCV's
+   NanoTrack (``opencv-nano``, the CPU tracker a user would otherwise run: where LoReTrack stands
+   against the field) on every evaluation set, and the comparison reports (floor row, families,
+   mean ± std over seeds, the gain with its spread, each tracker's fps measured in the run).
 
 A rerun of the same command continues an interrupted demo: finished stages are reused, an
 unfinished one resumes from its last checkpoint, finished tracking results are kept.
@@ -48,6 +49,8 @@ CALIBRATION_STEPS = 4    # timed training steps per stage kind (after one untime
 EVAL_FRAME_OVERHEAD_MS = 4.0
 EVAL_SET_OVERHEAD_S = 8.0
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+#: OpenCV's trackers evaluated beside the models (loretrack_plugin/trackers/opencv_peers.py)
+PEERS = ("opencv-nano",)
 STAGE_RECORD = "demo_stage.json"
 
 
@@ -207,6 +210,25 @@ def forward_ms(model_cfg: Optional[dict] = None, checkpoint: Optional[str] = Non
     return 1000.0 * sorted(times)[len(times) // 2]
 
 
+def peer_step_ms(name: str, threads: Optional[int] = None, calls: int = 5) -> float:
+    """Median time of one ``update`` of the OpenCV tracker ``name``, in milliseconds, on frames of the
+    real sample that ships with the package."""
+    from .formats import list_otb_sequences, load_otb_sequence, read_rgb
+    from .sample_data import real_sample_root
+    from .trackers import make_tracker
+    paths, gt = load_otb_sequence(list_otb_sequences(real_sample_root())[0])
+    frames = [read_rgb(p) for p in paths[:calls + 2]]
+    peer = make_tracker(name, threads=threads)
+    peer.init(frames[0], gt[0])
+    times = []
+    for k, frame in enumerate(frames[1:]):
+        t0 = time.perf_counter()
+        peer.update(frame)
+        if k >= 1:  # one warm-up call
+            times.append(time.perf_counter() - t0)
+    return 1000.0 * sorted(times)[len(times) // 2]
+
+
 def count_frames(root: str) -> int:
     """Image files under ``root`` (following links: the held-apart folders link their sequences)."""
     n = 0
@@ -327,7 +349,7 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_
     config overrides applied to every training stage (``"key=value"`` strings or dicts).
     """
     from .evaluation.api import evaluate
-    from .evaluation.runner import TrackerRef
+    from .evaluation.runner import TrackerRef, resolve_tracker
     from .report import make_report
     from .trackers import write_tracker_file
 
@@ -384,7 +406,9 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_
         kinds_eval = {"teacher": forward_ms(model["teacher"], checkpoint=teacher),
                       "student": forward_ms(model["student"])}
         frames = sum(count_frames(root) for _, _, root in data["eval_sets"])
-        tracker_ms = [kinds_eval["teacher"]] + [kinds_eval["student"]] * (2 * len(seeds_list))
+        kinds_eval.update({name: peer_step_ms(name, threads) for name in PEERS})
+        tracker_ms = ([kinds_eval["teacher"]] + [kinds_eval["student"]] * (2 * len(seeds_list))
+                      + [kinds_eval[name] for name in PEERS])
         eval_s = estimate_eval_seconds(frames, tracker_ms, len(data["eval_sets"]))
         remaining = budget - (time.time() - t_start)
         plan = plan_budget(remaining, speeds, len(seeds_list), from_scratch, eval_s)
@@ -444,6 +468,9 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_
                                   **shipped.LOOP)
         refs.append(TrackerRef(ref=path, name=name, checkpoint=os.path.abspath(ckpt), threads=threads))
         roles[name] = kind
+    for name in PEERS:  # OpenCV's trackers, timed and scored in the same run as the models
+        refs.append(resolve_tracker(name, threads=threads))
+        roles[name] = "peer"
     t0 = time.time()
     results = {}
     for label, bench, root in data["eval_sets"]:
@@ -478,7 +505,9 @@ def compare(metrics: Dict[str, Dict], key: str) -> Dict:
     one seed gives no spread and no verdict)."""
     from .report.seeds import gain_with_spread, mean_std, split_seed
     floor = metrics.get("static-box", {}).get(key)
-    out: Dict = {"metric": key, "floor": floor, "teacher": metrics.get(tracker_name("teacher"), {}).get(key)}
+    out: Dict = {"metric": key, "floor": floor, "teacher": metrics.get(tracker_name("teacher"), {}).get(key),
+                 "peers": {n: {"score": metrics[n].get(key), "fps": metrics[n].get("speed_fps")}
+                           for n in PEERS if n in metrics}}
     groups: Dict[str, Dict[str, float]] = {}
     for role in ("student", "baseline"):
         groups[role] = {n: m[key] for n, m in sorted(metrics.items())
@@ -521,6 +550,10 @@ def format_summary(summary: Dict) -> str:
             if g:
                 sd = "" if g["std"] is None else f" ± {100 * g['std']:.1f}"
                 lines.append(f"  {role:<20} {pct(g['mean'])}{sd}   (n={g['n']})")
+        for name, p in (c.get("peers") or {}).items():
+            fps = p.get("fps")
+            lines.append(f"  {name:<20} {pct(p.get('score'))}   (OpenCV on this CPU"
+                         + (f", {fps:.0f} fps" if fps and fps > 0 else "") + ")")
         if "gain" in c:
             g = c["gain"]
             sd = "" if g["std"] is None else f" ± {100 * g['std']:.1f}"

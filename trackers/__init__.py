@@ -24,11 +24,16 @@ to ``$LORETRACK_WEIGHTS`` (default ``~/.cache/loretrack/weights``).
 Where trackers are found, first match wins: the folders in ``$LORETRACK_TRACKERS``
 (``os.pathsep``-separated), then this package's folder. ``get_spec`` also accepts a path to a YAML file.
 
+The OpenCV trackers are named trackers too, with reserved names and no file: ``opencv-nano``
+(NanoTrack v2, its ONNX files shipped in ``weights/opencv/``), ``opencv-mil``, and ``opencv-csrt`` /
+``opencv-kcf`` where the installed OpenCV is the contrib build (:mod:`.opencv_peers`, docs/peers.md).
+
 The registry code lives in :mod:`.registry`; the toolkit adapters in :mod:`.got10k_adapter` (got10k)
 and :mod:`.vot_trax` (VOT/TraX).
 """
+from .opencv_peers import PEERS, OpenCVPeer, PeerSpec, is_peer
 from .registry import (DEFAULT_WEIGHTS_DIR, PACKAGE_DIR, TrackerSpec, build_got10k_tracker, get_spec, list_trackers,
                        load_spec, load_tracker_net, make_tracker, search_dirs, weights_dir, write_tracker_file)
 
 __all__ = ["TrackerSpec", "get_spec", "load_spec", "list_trackers", "make_tracker", "build_got10k_tracker",
-           "load_tracker_net", "write_tracker_file", "weights_dir", "search_dirs", "PACKAGE_DIR", "DEFAULT_WEIGHTS_DIR"]
+           "PEERS", "PeerSpec", "OpenCVPeer", "is_peer", "load_tracker_net", "write_tracker_file", "weights_dir", "search_dirs", "PACKAGE_DIR", "DEFAULT_WEIGHTS_DIR"]

@@ -1,7 +1,10 @@
-"""got10k toolkit adapter: a ``got10k.trackers.Tracker`` around :class:`TrackerCore`.
+"""got10k toolkit adapter: a ``got10k.trackers.Tracker`` around :class:`TrackerCore` (or, for an
+OpenCV peer such as ``opencv-nano``, around its :class:`~.opencv_peers.OpenCVPeer`, which has the
+same interface).
 
 got10k hands ``init``/``update`` a PIL image already converted to RGB and an (x, y, w, h) box; the
-core accepts PIL images directly. Deterministic, so ExperimentGOT10k runs one repetition.
+core accepts PIL images directly. Deterministic, so ExperimentGOT10k runs one repetition (OpenCV's MIL
+is not: it gets got10k's three).
 """
 from __future__ import annotations
 
@@ -14,12 +17,13 @@ from . import get_spec, make_tracker
 
 
 class GOT10kTracker(Tracker):
-    """``GOT10kTracker('loretrack-128')``: the named tracker as a got10k Tracker (``.name`` = its name)."""
+    """``GOT10kTracker('loretrack-128')`` or ``GOT10kTracker('opencv-nano')``: the named tracker as a got10k
+    Tracker (``.name`` = its name)."""
 
     def __init__(self, name_or_spec, checkpoint: Optional[str] = None, backend: Optional[str] = None,
                  threads: Optional[int] = None, net=None):
         spec = get_spec(name_or_spec)
-        super().__init__(name=spec.name, is_deterministic=True)
+        super().__init__(name=spec.name, is_deterministic=getattr(spec, "deterministic", True))
         self.spec = spec
         self.core = make_tracker(spec, checkpoint=checkpoint, backend=backend, threads=threads, net=net)
 

@@ -1,6 +1,10 @@
 """The registry of named trackers: tracker files (one small YAML each), where they are found, and
 building a tracker, its network or its got10k adapter from one. Re-exported by
 :mod:`loretrack_plugin.trackers`; see that package's docstring for the file format and search order.
+
+The OpenCV peers (``opencv-nano``, ``opencv-mil``, ``opencv-csrt``, ``opencv-kcf``) are named trackers
+too, with reserved names and no file (:mod:`.opencv_peers`): ``get_spec`` gives their
+:class:`~.opencv_peers.PeerSpec`, ``make_tracker`` their :class:`~.opencv_peers.OpenCVPeer`.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import yaml
 
 from ..config import ConfigError, NetConfig, make_config
 from ..utils.files import read_yaml
+from .opencv_peers import PEERS, PeerSpec, make_peer
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_WEIGHTS_DIR = os.path.join("~", ".cache", "loretrack", "weights")
@@ -146,20 +151,23 @@ def _registry() -> Dict[str, str]:
 
 
 def list_trackers() -> List[str]:
-    """Names of all tracker files found (sorted)."""
-    return sorted(_registry())
+    """Names of all tracker files found and of the OpenCV peers (sorted)."""
+    return sorted(set(_registry()) | set(PEERS))
 
 
-def get_spec(name_or_path: Union[str, os.PathLike, TrackerSpec]) -> TrackerSpec:
-    """The :class:`TrackerSpec` of a named tracker, a tracker YAML file, or a spec (returned as is)."""
-    if isinstance(name_or_path, TrackerSpec):
+def get_spec(name_or_path: Union[str, os.PathLike, TrackerSpec, PeerSpec]) -> Union[TrackerSpec, PeerSpec]:
+    """The :class:`TrackerSpec` of a named tracker or a tracker YAML file, the
+    :class:`~.opencv_peers.PeerSpec` of an OpenCV peer, or a spec (returned as is)."""
+    if isinstance(name_or_path, (TrackerSpec, PeerSpec)):
         return name_or_path
     s = os.fspath(name_or_path)
+    if s in PEERS:  # reserved names: no tracker file can take them
+        return PEERS[s]
     if s.endswith((".yaml", ".yml")) or os.sep in s or os.path.isfile(s):
         return load_spec(s)
     reg = _registry()
     if s not in reg:
-        raise ValueError(f"unknown tracker {s!r}: known trackers are {', '.join(sorted(reg))} "
+        raise ValueError(f"unknown tracker {s!r}: known trackers are {', '.join(sorted(set(reg) | set(PEERS)))} "
                          "(or give a path to a tracker .yaml file)")
     return load_spec(reg[s])
 
@@ -190,6 +198,8 @@ def write_tracker_file(path: str, name: str, checkpoint: str, search_factor: flo
 def load_tracker_net(spec: TrackerSpec, checkpoint: Optional[str] = None):
     """The network of ``spec`` with weights from ``checkpoint`` (default: the spec's), in eval mode."""
     from .. import build_net, build_net_from_checkpoint, load_checkpoint
+    if isinstance(spec, PeerSpec):
+        raise ValueError(f"tracker {spec.name!r} is an OpenCV peer: it has no LoReTrack network")
     ckpt = checkpoint if checkpoint is not None else spec.checkpoint
     if ckpt is None:
         raise ValueError(f"tracker {spec.name!r} has no default checkpoint: pass one (checkpoint= / --checkpoint)")
@@ -207,13 +217,18 @@ def load_tracker_net(spec: TrackerSpec, checkpoint: Optional[str] = None):
 
 def make_tracker(name_or_spec, checkpoint: Optional[str] = None, backend: Optional[str] = None,
                  threads: Optional[int] = None, net=None):
-    """Build a :class:`loretrack_plugin.tracking.TrackerCore` for a named tracker.
+    """Build a :class:`loretrack_plugin.tracking.TrackerCore` for a named tracker (an
+    :class:`~.opencv_peers.OpenCVPeer` for an OpenCV peer, which has the same interface).
 
     ``checkpoint`` overrides the spec's weights; ``net`` (an in-memory TrackerNet) skips loading
     altogether (its config then defines the crop sizes). ``backend``/``threads`` override the spec's.
     """
     from ..tracking.core import TrackerCore
     spec = get_spec(name_or_spec)
+    if isinstance(spec, PeerSpec):
+        if net is not None:
+            raise ValueError(f"tracker {spec.name!r} is an OpenCV peer: it takes no network")
+        return make_peer(spec, checkpoint=checkpoint, backend=backend, threads=threads)
     if net is None:
         net = load_tracker_net(spec, checkpoint)
     return TrackerCore(net, spec.search_factor, spec.template_factor,

@@ -4,6 +4,11 @@ Run by the toolkit (``protocol = traxpython``, ``command = loretrack_plugin.trac
 
     python -m loretrack_plugin.trackers.vot_trax --tracker loretrack-128 [--checkpoint P] [--backend B] [--threads N]
 
+``--tracker`` may also name one of OpenCV's trackers (``opencv-nano``, ``opencv-mil``, ...,
+:mod:`.opencv_peers`): the same server runs it, with OpenCV's threads set by ``--threads``; ``--backend``
+(LoReTrack's inference engine) does not apply to it, and ``--checkpoint`` only to ``opencv-nano`` (its
+backbone ONNX file).
+
 Every option can also come from the environment (``LORETRACK_VOT_TRACKER``, ``LORETRACK_VOT_CHECKPOINT``,
 ``LORETRACK_VOT_BACKEND``, ``LORETRACK_VOT_THREADS``), which is how ``loretrack vot-setup`` configures it:
 ``env_*`` lines in ``trackers.ini`` keep the command a plain module name, with no shell quoting of paths.
@@ -34,6 +39,8 @@ import sys
 from typing import Callable, Optional, Sequence, Tuple
 
 from ..formats import read_rgb
+from .opencv_peers import FAMILY as OPENCV_FAMILY
+from .opencv_peers import is_peer
 
 log = logging.getLogger("loretrack")
 
@@ -83,12 +90,12 @@ def _one_line(e: BaseException) -> str:
     return text if isinstance(e, (ValueError, FileNotFoundError, RuntimeError)) else f"{type(e).__name__}: {text}"
 
 
-def serve(session: Session, name: str = "loretrack") -> int:
+def serve(session: Session, name: str = "loretrack", family: str = "LoReTrack") -> int:
     """Answer TraX requests on stdin/stdout until the client quits; 0 on a clean end, 1 on an error."""
     import trax
 
     server = trax.Server([trax.Region.RECTANGLE], [trax.Image.PATH], ["color"], tracker_name=name,
-                         tracker_family="LoReTrack")
+                         tracker_family=family)
     reason = None
     try:
         while True:
@@ -147,6 +154,12 @@ def _prepare(args) -> Tuple[object, Callable[[], object]]:
             raise ValueError(f"--threads: expected a positive integer, got {args.threads!r}") from None
         if threads < 1:
             raise ValueError(f"--threads: expected a positive integer, got {threads}")
+    if is_peer(spec):
+        # an OpenCV tracker: OpenCV has it and its model files load, checked before the handshake
+        # (a workspace's --backend for every entry is LoReTrack's engine: not this tracker's)
+        checkpoint = os.path.abspath(os.path.expanduser(args.checkpoint)) if args.checkpoint else None
+        peer = make_tracker(spec, checkpoint=checkpoint, threads=threads)
+        return spec, lambda: peer
     checkpoint = None
     if args.checkpoint:
         checkpoint = os.path.abspath(os.path.expanduser(args.checkpoint))
@@ -166,7 +179,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr, flush=True)
         return 2
-    return serve(Session(factory), name=spec.name)
+    return serve(Session(factory), name=spec.name, family=OPENCV_FAMILY if is_peer(spec) else "LoReTrack")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""``loretrack bench``: per-backend speed of a named tracker, timed in one run, one backend at a time.
+"""``loretrack bench``: per-backend speed of a named tracker, timed in one run, one backend at a time,
+beside OpenCV's trackers (``--peers``, ``opencv-nano`` by default) timed in the same rotation.
 
 Next to the times it measures, in the same run, this machine's GEMM peak for every precision it times
 (fp32 / bf16 / int8, best engine of several) and states each backend's full step as achieved GFLOP/s
@@ -32,9 +33,14 @@ def add_arguments(p):
                         "(loretrack_plugin/models/inflate.py)")
     p.add_argument("--backends", default="eager,openvino,onnxruntime,bf16",
                    help="comma-separated backends to compare (eager is the reference) [%(default)s]")
+    p.add_argument("--peers", default="opencv-nano",
+                   help="comma-separated OpenCV trackers (opencv-nano, opencv-mil, opencv-csrt, opencv-kcf) timed "
+                        "in the same run on the same frames, each as its own block of the rotation, for an honest "
+                        "speed ratio; '' or 'none' for none [%(default)s]")
     p.add_argument("--frames", type=int, default=30, help="timed frames per repetition [%(default)s]")
     p.add_argument("--repeats", type=int, default=3, help="repetitions over the frames [%(default)s]")
-    p.add_argument("--threads", type=int, default=None, help="inference threads (default: the engines' choice)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="inference threads, for the backends and OpenCV alike (default: the engines' choice)")
     p.add_argument("--sequence", default=None,
                    help="OTB-layout sequence folder whose frames are used (default: synthetic 640x360 frames)")
     p.add_argument("--check-peaks", metavar="ROOT", default=None,
@@ -106,11 +112,14 @@ def _inflated(spec, source: str):
 
 def _load(args):
     from ..tracking.backend_comparison import random_net
-    from ..trackers import get_spec, load_tracker_net
+    from ..trackers import get_spec, is_peer, load_tracker_net
     try:
         spec = get_spec(args.tracker)
     except (ValueError, FileNotFoundError) as e:
         raise UserError(f"--tracker: {e}") from None
+    if is_peer(spec):
+        raise UserError(f"--tracker {spec.name}: an OpenCV tracker has no backends to compare; time it beside a "
+                        f"LoReTrack tracker with --peers {spec.name}")
     if args.inflate_from is not None:
         if args.checkpoint is not None:
             raise UserError("--inflate-from and --checkpoint both name the weights; give one")
@@ -133,6 +142,22 @@ def _backends(text: str) -> List[str]:
     if "eager" not in backends:
         backends.insert(0, "eager")
     return backends
+
+
+def _peers(text: str, threads: Optional[int]) -> Dict[str, object]:
+    """The ``--peers`` trackers, built (OpenCV has each, its model files load), by name."""
+    from ..trackers import is_peer, make_tracker
+    names = [] if text.strip().lower() == "none" else list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    out = {}
+    for name in names:
+        if not is_peer(name):
+            from ..trackers import PEERS
+            raise UserError(f"--peers: {name!r} is not one of OpenCV's trackers ({', '.join(PEERS)})")
+        try:
+            out[name] = make_tracker(name, threads=threads)
+        except (ValueError, FileNotFoundError) as e:
+            raise UserError(f"--peers: {e}") from None
+    return out
 
 
 def _check_args(args) -> None:
@@ -162,7 +187,8 @@ def run(args) -> int:
     from ..formats import load_otb_sequence, read_rgb
     from ..tracking import hardware
     from ..tracking.backend_comparison import (auto_check, check_peaks, disturbed_peaks, format_peak_checks,
-                                               format_timings, forward_flops, isa_text, markdown_table,
+                                               format_peer_timings, format_timings, forward_flops, isa_text,
+                                               markdown_table, peer_markdown_table, peer_reference,
                                                synthetic_frames, time_backends, timing_record)
     from ..tracking.backends import BackendError
     from ..utils.files import write_json
@@ -184,6 +210,7 @@ def run(args) -> int:
     logging.getLogger("loretrack").setLevel(logging.WARNING)  # keep backend build chatter out of the table
 
     spec, net, weights, random_weights = _load(args)
+    peers = _peers(args.peers, args.threads) if not args.no_timing else {}
     cfg = net.cfg
     print(f"tracker {spec.name}: search {cfg.search_size} px x{spec.search_factor:g}, template {cfg.template_size} "
           f"px x{spec.template_factor:g}, ViT {cfg.embed_dim}/{cfg.depth}; {weights}")
@@ -198,12 +225,14 @@ def run(args) -> int:
               "the source's, not this architecture's.")
     cpu = hardware.read_cpuinfo()
     summary = hardware.cpu_summary(cpu)
-    print(f"threads: {args.threads or 'engine default'} (torch {torch.get_num_threads()}), "
-          f"{os.cpu_count()} CPUs visible; {summary}")
+    import cv2
+    print(f"threads: {args.threads or 'engine default'} (torch {torch.get_num_threads()}, OpenCV "
+          f"{cv2.getNumThreads()}), {os.cpu_count()} CPUs visible; {summary}")
     result = {"tracker": spec.name, "weights": weights, "random_weights": random_weights, "threads": args.threads,
               "backends": backends, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "cpu": dict(cpu.as_dict(), summary=summary, cpus_visible=os.cpu_count()),
               "software": _versions(torch), "torch_threads": torch.get_num_threads(),
+              "opencv_threads": cv2.getNumThreads(),
               "network": {"search_size": cfg.search_size, "template_size": cfg.template_size,
                           "embed_dim": cfg.embed_dim, "depth": cfg.depth, "num_heads": cfg.num_heads}}
 
@@ -215,11 +244,11 @@ def run(args) -> int:
         else:
             frames, box = synthetic_frames(args.frames + 1)
             source = f"{args.frames} synthetic 640x360 frames"
-        cores = {}
+        cores, timed_peers = {}, {}
         try:
             rows = time_backends(net, spec.search_factor, spec.template_factor, backends, frames, box,
                                  repeats=args.repeats, threads=args.threads, cores_out=cores,
-                                 fp32_recheck=args.fp32_recheck, loop=spec.loop)
+                                 fp32_recheck=args.fp32_recheck, loop=spec.loop, peers=peers, peers_out=timed_peers)
         except BackendError as e:
             raise UserError(f"--backends: {e}; leave that backend out on this machine") from None
         flops = forward_flops(net)
@@ -250,6 +279,14 @@ def run(args) -> int:
         result["warnings"] = disturbed_peaks(result["timing"])
         for w in result["warnings"]:
             print(f"warning: {w}", file=sys.stderr)
+        if timed_peers:
+            ref = peer_reference(rows)
+            print(f"\nOpenCV's trackers, timed in the same rotation on the same frames (step = update, median; "
+                  f"the ratio is peer step / {spec.name} step: above 1, {spec.name} is that many times faster):")
+            print(format_peer_timings(list(timed_peers.values()), ref, spec.name))
+            result["peers"] = [p.record(rows, ref) for p in timed_peers.values()]
+            result["peers_note"] = (f"OpenCV peers timed in the same run as {spec.name}'s backends, one block per "
+                                    "repetition in the same rotation; speed_ratio = peer step / reference step")
         result["engines"] = engines
         print("\nengines and the instruction sets they report:")
         for r in rows:
@@ -263,6 +300,10 @@ def run(args) -> int:
                  + markdown_table(rows, flops["flops"], peaks, isa))
         result["readme_table"] = table
         print("\nREADME table (markdown):\n\n" + table)
+        if timed_peers:
+            result["readme_peers_table"] = peer_markdown_table(list(timed_peers.values()), peer_reference(rows),
+                                                               spec.name)
+            print("\n" + result["readme_peers_table"])
 
     if seqs:
         try:

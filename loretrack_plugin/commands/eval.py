@@ -19,7 +19,8 @@ def add_arguments(p):
     p.add_argument("--trackers", required=True,
                    help="comma-separated tracker names or tracker .yaml files (`module:callable` for a custom "
                         "got10k Tracker factory); the first one names got10k's report folder. 'static-box' is "
-                        "the built-in floor (first box kept), also run automatically unless --no-floor")
+                        "the built-in floor (first box kept), also run automatically unless --no-floor; "
+                        "opencv-nano, opencv-mil, opencv-csrt, opencv-kcf are OpenCV's trackers (docs/peers.md)")
     p.add_argument("--checkpoint", action="append", default=[], metavar="NAME=PATH",
                    help="weights for tracker NAME (repeatable; default: the tracker file's checkpoint)")
     p.add_argument("--result-dir", default="results", help="raw results [%(default)s]")
@@ -27,9 +28,12 @@ def add_arguments(p):
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes [%(default)s]")
     p.add_argument("--shard", default=None, metavar="I/N", help="run only shard I of N (1-based) of the sequences")
     p.add_argument("--sequences", default=None, help="comma-separated sequence names (default: all present)")
-    p.add_argument("--backend", default=None, help="inference backend for every tracker (default: each tracker's)")
+    p.add_argument("--backend", default=None,
+                   help="inference backend for every LoReTrack tracker (default: each tracker's; the OpenCV "
+                        "trackers run on OpenCV)")
     p.add_argument("--threads", type=int, default=None,
-                   help="torch threads per tracker (default: the tracker's, or cores / workers with --workers)")
+                   help="inference threads per tracker, torch's or OpenCV's (default: the tracker's, or cores / "
+                        "workers with --workers)")
     p.add_argument("--exclude-invalid-frames", action="store_true",
                    help="pytracking numbers over valid frames only (pytracking's exclude_invalid_frames)")
     p.add_argument("--no-report", action="store_true", help="only run; no got10k report, metrics.json or comparison")

@@ -94,6 +94,9 @@ def resolve_tracker(ref: str, checkpoint: Optional[str] = None, backend: Optiona
     """Turn a ``--trackers`` entry into a :class:`TrackerRef` (validates it; builds nothing heavy).
 
     ``static-box`` is reserved: the built-in floor tracker (:mod:`.static_box`), which takes no checkpoint.
+    So are the OpenCV peers (``opencv-nano``...; :mod:`loretrack_plugin.trackers.opencv_peers`): built
+    once here, so that an OpenCV without the tracker or a missing model file stops the run before it
+    writes anything; ``backend`` does not apply to them.
     """
     if ref == STATIC_BOX:
         if checkpoint is not None:
@@ -102,8 +105,14 @@ def resolve_tracker(ref: str, checkpoint: Optional[str] = None, backend: Optiona
     if _FACTORY_RE.match(ref):
         tracker = _call_factory(ref, checkpoint)
         return TrackerRef(ref, tracker.name, checkpoint, backend, threads, bool(tracker.is_deterministic))
-    from ..trackers import get_spec
+    from ..trackers import get_spec, is_peer, make_tracker
     spec = get_spec(ref)
+    if is_peer(spec):
+        # checked here, before anything is written: the installed OpenCV has it, its model files load.
+        # --backend picks LoReTrack's inference engine: a peer runs on OpenCV whatever it says
+        ckpt = os.path.abspath(os.path.expanduser(checkpoint)) if checkpoint is not None else None
+        make_tracker(spec, checkpoint=ckpt, threads=threads)
+        return TrackerRef(spec.name, spec.name, ckpt, None, threads, spec.deterministic)
     ckpt = checkpoint if checkpoint is not None else spec.checkpoint
     if ckpt is None:
         raise ValueError(f"tracker {spec.name!r} has no default checkpoint: pass --checkpoint {ref}=PATH")
@@ -131,6 +140,8 @@ def tracker_info(t: TrackerRef, tracker=None) -> dict:
                     threads=t.threads if t.threads is not None else spec.threads, source=spec.source,
                     **spec.loop)
     core = getattr(tracker, "core", None)
+    if core is not None and callable(getattr(core, "describe", None)):  # an OpenCV peer: its version, threads, files
+        info.update(core.describe())
     if core is not None:
         cfg = getattr(core, "cfg", None)
         if cfg is not None and hasattr(cfg, "to_dict"):

@@ -256,6 +256,7 @@ def build_model(bench: BenchmarkResults, families: Mapping[str, str], compute: M
             "num_sequences": len(have),
             "missing_sequences": list(t.missing), "complete": t.complete,
             "excluded_sequences": list(t.excluded), "submission": t.submission, "curves": t.curves,
+            "engine": t.engine, "threads": t.threads,
             "floor_auc": f_auc, "tracking": is_tracking(t.scores["auc"], f_auc),
             "seed_group": split_seed(n)[0], "seed": split_seed(n)[1],
         }

@@ -105,6 +105,25 @@ class TrackerResult:
         return net if isinstance(net, dict) else None
 
     @property
+    def is_peer(self) -> bool:
+        """One of OpenCV's trackers (its tracker_info names the cv2 class): it has no network to profile."""
+        return bool((self.info or {}).get("opencv_class"))
+
+    @property
+    def engine(self) -> Optional[str]:
+        """What ran it, as recorded: the backend a LoReTrack tracker resolved to, or OpenCV's version and class."""
+        info = self.info or {}
+        v = info.get("backend_resolved") or info.get("backend")
+        return str(v) if v else None
+
+    @property
+    def threads(self) -> Optional[int]:
+        """The threads it ran with, as recorded (OpenCV's count for a peer; None: the engine's default)."""
+        info = self.info or {}
+        v = info.get("opencv_threads", info.get("threads"))
+        return int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 else None
+
+    @property
     def resolution(self) -> Optional[int]:
         net = self.network
         v = net.get("search_size") if net else None
@@ -334,6 +353,9 @@ def _info_from_named_tracker(name: str) -> Optional[tuple]:
         spec = get_spec(name)
     except Exception:  # not a named tracker (or its file is broken): no architecture to show
         return None
+    if getattr(spec, "cv2_class", None):  # an OpenCV peer: no network, but what it is
+        return ({"name": spec.name, "network": None, "description": spec.description, "backend": spec.backend,
+                 "opencv_class": f"cv2.{spec.cv2_class}"}, "OpenCV peer")
     if spec.network is None:
         return None
     return ({"name": spec.name, "network": spec.network.to_dict(), "search_factor": spec.search_factor,
@@ -343,7 +365,7 @@ def _info_from_named_tracker(name: str) -> Optional[tuple]:
 def fill_missing_info(bench: BenchmarkResults, result_dir: Optional[str]) -> None:
     """Give trackers without ``info`` the one in tracker_info.json, else the named tracker's file."""
     for t in bench.trackers.values():
-        if t.network is not None:
+        if t.network is not None or t.is_peer:  # a peer has no network to look for
             continue
         found = _info_from_results(result_dir, bench.benchmark, t.name) or _info_from_named_tracker(t.name)
         if found:

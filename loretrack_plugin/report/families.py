@@ -1,8 +1,10 @@
-"""Which trackers are distilled students, same-resolution baselines and the teacher.
+"""Which trackers are distilled students, same-resolution baselines, the teacher and the CPU peers.
 
 Default rules (each overridable per tracker):
 
 * **student**: the name starts with ``loretrack`` (a distilled LoReTrack);
+* **peer**: the name starts with ``opencv-`` (OpenCV's trackers, such as ``opencv-nano``: what a user
+  would otherwise run on a CPU; :mod:`loretrack_plugin.trackers.opencv_peers`);
 * **teacher**: a name containing ``teacher``; otherwise the non-student with the largest input
   resolution (ties: the one without candidate elimination -- the LoReTrack teacher is OSTrack-384
   without CE -- then the first name);
@@ -21,9 +23,12 @@ from typing import Dict, Mapping, Optional
 
 from .seeds import split_seed
 
-ROLES = ("student", "baseline", "teacher", "other")
+ROLES = ("student", "baseline", "teacher", "peer", "other")
 LABELS = {"student": "LoReTrack (distilled)", "baseline": "Baseline (same resolution)",
-          "teacher": "Teacher", "other": "Other", "floor": "Floor (first box kept)"}
+          "teacher": "Teacher", "peer": "CPU peer (OpenCV)", "other": "Other", "floor": "Floor (first box kept)"}
+#: the families in the order the report groups them (the floor last)
+ORDER = ("teacher", "student", "baseline", "peer", "other", "floor")
+PEER_PREFIX = "opencv-"
 
 
 def parse_overrides(items) -> Dict[str, str]:
@@ -66,6 +71,8 @@ def assign_families(resolutions: Mapping[str, Optional[int]], uses_ce: Mapping[s
             role[name] = overrides[name]
         elif name.lower().startswith("loretrack"):
             role[name] = "student"
+        elif name.lower().startswith(PEER_PREFIX):
+            role[name] = "peer"
     if "teacher" not in role.values():
         named = [n for n in resolutions if n not in role and "teacher" in n.lower()]
         if named:

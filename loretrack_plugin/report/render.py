@@ -9,7 +9,7 @@ import base64
 import html
 from typing import Callable, Dict, List, Sequence, Tuple
 
-from .families import LABELS
+from .families import LABELS, ORDER
 from .floor import FLOOR_LABEL, TOLERANCE, is_tracking
 from .seeds import NOISE_FACTOR, SINGLE_RUN, WITHIN_NOISE
 
@@ -81,6 +81,36 @@ def main_rows(model: dict) -> List[dict]:
     fl = model["floor"]
     seqs = f"{fl['num_sequences']}/{model['num_sequences']}" if fl["known"] else "–"
     return with_floor_row(model, rows, fl["scores"], seqs)
+
+
+def family_columns(score_name: str) -> List[Column]:
+    return [("family_label", "Family", "text", False), ("label", "Tracker", "text", False),
+            ("auc", score_name, "pct", True), ("fps", "FPS (this run)", "fps", True),
+            ("engine", "Engine", "text", False), ("threads", "Threads", "int", False)]
+
+
+FAMILY_NOTE = ("Trackers grouped by family: the LoReTrack teacher, its distilled students and their same-resolution "
+               "baselines, OpenCV's trackers (the CPU peers) and the floor. Each FPS was measured in the run that "
+               "produced these results (got10k's speed: init/update alone, frames decoded before the clock starts), "
+               "with the engine and threads shown; speeds compare fairly only between trackers run on the same "
+               "machine with the same threads.")
+
+
+def family_rows(model: dict) -> List[dict]:
+    """The trackers grouped by family (in :data:`~.families.ORDER`, by score within one), then the floor."""
+    rows = []
+    for fam in ORDER:
+        names = [n for n in model["order"] if model["trackers"][n]["family"] == fam]
+        for i, n in enumerate(names):
+            t = model["trackers"][n]
+            rows.append({"family_label": LABELS[fam] if i == 0 else "", "label": n if t["complete"] else n + "*",
+                         "auc": t["scores"]["auc"], "fps": t["scores"]["fps"], "engine": t.get("engine") or "–",
+                         "threads": t.get("threads"),
+                         "_row_class": "nottracking" if t.get("tracking") is False else None})
+    fl = model["floor"]
+    rows.append({"family_label": LABELS["floor"], "label": FLOOR_LABEL, "auc": fl["scores"].get("auc"), "fps": None,
+                 "engine": "none (no frame is decoded)", "threads": None, "_row_class": "floor"})
+    return rows
 
 
 def _drop_empty(columns: Sequence[Column], rows: Sequence[dict]) -> List[Column]:
@@ -156,8 +186,9 @@ RESOLUTION_CAPTION = ("Accuracy against input resolution (a), measured speed (b)
                       "Dashed black line: the teacher; dashed grey line: the static box (the floor). In (a) each "
                       "student is linked to its same-resolution baseline and labelled with the gain in points "
                       "± its spread over seeds (“1 run”: no spread is known; “noise”: within twice the "
-                      "spread); in (b) and (c) markers are labelled with the input resolution. Hollow markers: "
-                      "evaluated on fewer sequences.")
+                      "spread); in (b) and (c) markers are labelled with the input resolution, OpenCV's trackers (green "
+                      "diamonds, in (b) only: they have no resolution or GMACs of ours) with their names. Hollow "
+                      "markers: evaluated on fewer sequences.")
 
 def protocol_notes(model: dict) -> List[str]:
     sn = model["score_name"]
@@ -341,6 +372,7 @@ def render_markdown(model: dict, figures: Dict[str, str]) -> str:
         out += ["**Warnings**", ""] + [f"- {md_escape(w)}" for w in model["warnings"]] + [""]
     out += ["## Results", "", md_table(main_columns(sn), main_rows(model)), ""]
     out += [f"- {md_escape(s)}" for s in incomplete_lines(model) + protocol_notes(model)] + [""]
+    out += ["## Families", "", md_table(family_columns(sn), family_rows(model)), "", FAMILY_NOTE, ""]
     if model["distillation"]:
         out += ["## Does distillation pay off?", ""] + [f"- {md_escape(s)}" for s in distillation_lines(model)] + [""]
     cols, rows = seed_group_table(model)
@@ -454,6 +486,8 @@ def render_html(model: dict, pngs: Dict[str, bytes]) -> str:
     if inc:
         p.append('<div class="warn">' + "<br>".join(e(s) for s in inc) + "</div>")
     p.append('<ul class="notes">' + "".join(f"<li>{e(s)}</li>" for s in protocol_notes(model)) + "</ul>")
+    p += ["<h2>Families</h2>", html_table(family_columns(sn), family_rows(model)),
+          f'<p class="notes">{e(FAMILY_NOTE)}</p>']
     if model["distillation"] or "resolution" in pngs:
         p.append("<h2>Does distillation pay off?</h2>")
         if model["distillation"]:

@@ -23,6 +23,11 @@ each kind (plain, rechecked in fp32, recomputed with eager), so the re-runs coun
 how often they happen (a plain median would hide them whenever they are rarer than one frame in
 two).
 
+OpenCV's trackers (the CPU peers, ``--peers``: ``opencv-nano``...) are timed in the same rotation, each
+as its own block of full steps (``update`` on every frame after an untimed ``init``), so the speed
+ratio between LoReTrack and the tracker a user would otherwise run holds for the same frames, the same
+machine state and the same run (:class:`PeerTiming`).
+
 Speed is also stated against the machine's own GEMM peak (:mod:`.hardware`): achieved GFLOP/s of
 the full step = FLOPs of one forward / step time, with FLOPs = 2 x (thop-style MACs + the attention
 matmuls) from :func:`forward_flops`, as a percentage of the peak of the backend's precision.
@@ -84,6 +89,44 @@ class Timing:
         return achieved_gflops(flops, self.forward_ms)
 
 
+@dataclass
+class PeerTiming:
+    """An OpenCV peer timed in the rotation of :func:`time_backends`: its full steps (``update``), the
+    engine and the threads OpenCV ran with."""
+    name: str
+    engine: str
+    threads: int                     # OpenCV's thread count while it ran
+    steps: List[float] = field(default_factory=list, repr=False)
+    lost: int = 0                    # timed frames on which OpenCV reported the target lost
+
+    @property
+    def step_ms(self) -> float:
+        return 1e3 * statistics.median(self.steps)
+
+    @property
+    def frames(self) -> int:
+        return len(self.steps)
+
+    def record(self, rows: Sequence[Timing] = (), reference: Optional[Timing] = None) -> Dict[str, object]:
+        """JSON-ready, with ``step_ms / row.step_ms`` for every LoReTrack backend row of the same run
+        (> 1: LoReTrack's step is that many times shorter) and ``reference``'s named apart."""
+        rec: Dict[str, object] = {"peer": self.name, "engine": self.engine, "opencv_threads": self.threads,
+                                  "step_ms": self.step_ms, "step_fps": 1e3 / self.step_ms,
+                                  "step_mean_ms": 1e3 * statistics.fmean(self.steps), "frames": self.frames,
+                                  "lost_frames": self.lost,
+                                  "speed_ratio_by_backend": {r.backend: self.step_ms / r.step_ms for r in rows}}
+        if reference is not None:
+            rec.update(reference=reference.backend, reference_step_ms=reference.step_ms,
+                       speed_ratio=self.step_ms / reference.step_ms)
+        return rec
+
+
+def peer_reference(rows: Sequence[Timing]) -> Optional[Timing]:
+    """The LoReTrack row a peer is compared with: ``auto`` (what a tracker runs by default) when it was
+    timed, else the fastest timed backend."""
+    return next((r for r in rows if r.backend == "auto"), None) or min(rows, key=lambda r: r.step_ms, default=None)
+
+
 def step_time_with_reruns(steps: Sequence[float], rerun: Sequence[object]) -> float:
     """Frame-weighted median step: sum over the kinds k of step (plain, and each kind of re-run, e.g.
     ``False``/``True`` or ``None``/``"exact"``/``"eager"``) of n_k x median(steps of kind k), over n."""
@@ -133,11 +176,15 @@ BLOCK_PAUSE_S = 0.3   # pause before them: the previous engine's worker threads 
 def time_backends(net, search_factor: float, template_factor: float, backends: Sequence[str], frames,
                   init_box, repeats: int = 3, threads: Optional[int] = None, progress: bool = True,
                   cores_out: Optional[Dict[str, TrackerCore]] = None, fp32_recheck: bool = True,
-                  loop: Optional[Mapping] = None) -> List[Timing]:
+                  loop: Optional[Mapping] = None, peers: Optional[Mapping[str, object]] = None,
+                  peers_out: Optional[Dict[str, PeerTiming]] = None) -> List[Timing]:
     """Timing of every backend on ``frames`` (RGB arrays; frame 0 initialises), one backend at a
     time per repetition (see the module docstring).
 
     ``cores_out``, if given, receives the trackers (with their built engines) by backend name.
+    ``peers``: {name: tracker with ``init(frame, box)`` / ``update(frame)``} (OpenCV's, see
+    :mod:`loretrack_plugin.trackers.opencv_peers`), timed as blocks of the same rotation; their
+    :class:`PeerTiming` go into ``peers_out``.
     """
     if len(frames) < 2:
         raise ValueError("need at least 2 frames to time tracking steps")
@@ -152,12 +199,20 @@ def time_backends(net, search_factor: float, template_factor: float, backends: S
     steps: Dict[str, List[float]] = {b: [] for b in backends}
     reruns: Dict[str, List[Optional[str]]] = {b: [] for b in backends}
     fwds: Dict[str, List[float]] = {b: [] for b in backends}
-    names = list(backends)
+    peers = dict(peers or {})
+    timed_peers: Dict[str, PeerTiming] = {}
+    for name, peer in peers.items():  # the first init loads its model: outside the timed loop
+        peer.init(frames[0], init_box)
+        timed_peers[name] = PeerTiming(name, getattr(peer, "backend_name", type(peer).__name__), 0)
+    names = list(backends) + list(peers)
     bar = tqdm(total=repeats * len(names) * (len(frames) - 1), desc="bench", unit="frame", disable=not progress,
                leave=False)
     for r in range(repeats):
         shift = r % len(names)
         for b in names[shift:] + names[:shift]:
+            if b in timed_peers:
+                _time_peer(peers[b], timed_peers[b], frames, init_box, bar)
+                continue
             core = cores[b]
             time.sleep(BLOCK_PAUSE_S)
             for _ in range(BLOCK_WARMUP):
@@ -176,12 +231,44 @@ def time_backends(net, search_factor: float, template_factor: float, backends: S
                 core.forward(search)
                 fwds[b].append(time.perf_counter() - t0)
     bar.close()
+    if peers_out is not None:
+        peers_out.update(timed_peers)
     return [Timing(b, cores[b].backend_name, 1e3 * step_time_with_reruns(steps[b], reruns[b]),
                    1e3 * statistics.median(fwds[b]), steps[b], fwds[b], precision=cores[b].backend.precision,
                    eager_reruns=reruns[b].count("eager"), exact_reruns=reruns[b].count("exact"),
                    step_median_ms=1e3 * statistics.median(steps[b]),
                    step_mean_ms=1e3 * statistics.fmean(steps[b]), reason=cores[b].backend_reason,
                    diff_vs_eager=cores[b].backend_diff) for b in backends]
+
+
+def _time_peer(peer, timing: PeerTiming, frames, init_box, bar) -> None:
+    """One block of a peer: an untimed ``init`` on frame 0, then every ``update`` timed."""
+    import cv2
+    time.sleep(BLOCK_PAUSE_S)
+    peer.init(frames[0], init_box)
+    timing.threads = cv2.getNumThreads()  # what OpenCV ran with (the peer sets it on init)
+    for frame in frames[1:]:
+        t0 = time.perf_counter()
+        peer.update(frame)
+        timing.steps.append(time.perf_counter() - t0)
+        bar.update(1)
+    timing.lost += getattr(peer, "lost_frames", 0)
+
+
+def format_peer_timings(peers: Sequence[PeerTiming], reference: Optional[Timing], tracker: str) -> str:
+    """The peers' full steps beside ``reference`` (a LoReTrack backend's row of the same run): fps and
+    the speed ratio ``peer step / LoReTrack step`` (> 1: LoReTrack is that many times faster)."""
+    ref = f"{tracker} ({_label(reference)})" if reference is not None else None
+    head = (f"{'peer':<16}{'engine':<28}{'threads':>8}{'step ms':>9}{'step fps':>10}"
+            + (f"  {ref} vs peer" if ref else ""))
+    lines = [head, "-" * len(head)]
+    for p in peers:
+        line = f"{p.name:<16}{p.engine:<28}{p.threads:>8}{p.step_ms:9.1f}{1e3 / p.step_ms:10.1f}"
+        if reference is not None:
+            ratio = p.step_ms / reference.step_ms
+            line += f"  x{ratio:.2f} ({tracker} {'faster' if ratio > 1 else 'slower' if ratio < 1 else 'as fast'})"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _reruns(r: Timing) -> str:
@@ -243,6 +330,16 @@ def markdown_table(rows: List[Timing], flops: float, peaks: Dict[str, object], i
         lines.append(f"| {path} | {r.precision} | {(isa or {}).get(r.backend) or 'not reported'} | {r.step_ms:.1f} ms "
                      f"| {1e3 / r.step_ms:.1f} | {g:.0f} GFLOP/s | {of_peak} | {fwd} | {rerun} | "
                      + (f"×{ref.step_ms / r.step_ms:.2f} |" if ref else "— |"))
+    return "\n".join(lines)
+
+
+def peer_markdown_table(peers: Sequence[PeerTiming], reference: Optional[Timing], tracker: str) -> str:
+    """The README table of the peers timed beside the backends (:func:`markdown_table`'s companion)."""
+    lines = ["OpenCV's trackers timed in the same run, on the same frames:", "",
+             f"| tracker | engine | OpenCV threads | step | fps | {tracker} vs it |", "|---|---|---|---|---|---|"]
+    for p in peers:
+        ratio = (f"×{p.step_ms / reference.step_ms:.2f} (`{reference.backend}`)" if reference is not None else "—")
+        lines.append(f"| `{p.name}` | {p.engine} | {p.threads} | {p.step_ms:.1f} ms | {1e3 / p.step_ms:.1f} | {ratio} |")
     return "\n".join(lines)
 
 

@@ -128,7 +128,11 @@ def test_tiny_demo_end_to_end(tiny_models, tmp_path):
                for sp in specs)
     real = summary["results"]["real-sample"]
     assert set(real["metrics"]) == {"static-box", "teacher-192", "loretrack-96@s0", "loretrack-96@s1",
-                                    "baseline-96@s0", "baseline-96@s1"}
+                                    "baseline-96@s0", "baseline-96@s1", "opencv-nano"}
+    # OpenCV's NanoTrack is scored and timed beside the models: where LoReTrack stands against the field
+    assert real["metrics"]["opencv-nano"]["speed_fps"] > 0 and (real["comparison"]["peers"]["opencv-nano"]["score"]
+                                                            > real["comparison"]["floor"])
+    assert "opencv-nano" in proc.stdout
     c = real["comparison"]
     assert c["student"]["n"] == c["baseline"]["n"] == 2 and c["gain"]["std"] is not None
     # the report has the floor row and states the gain with its spread

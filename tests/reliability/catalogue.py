@@ -96,6 +96,18 @@ CASES: Tuple[Case, ...] = (
     Case("other-architecture", "eval", "checkpoint of another architecture (a ResNet state dict)",
          "exit 2: `tracker '<name>' cannot be built: <path>: not an OSTrack/LoReTrack state dict (cannot read "
          "'backbone.patch_embed.proj.weight')`"),
+    # ---- OpenCV's trackers (the CPU peers)
+    Case("peer-missing-onnx", "eval", "`opencv-nano` whose neck/head ONNX file is missing beside its backbone",
+         "exit 2, nothing written: `tracker 'opencv-nano': neck/head ONNX file not found: <path>`"),
+    Case("peer-not-in-opencv", "eval", "an OpenCV tracker the installed `cv2` lacks (`opencv-csrt`, `opencv-kcf` "
+         "without the contrib build)",
+         "exit 2, nothing written: `tracker 'opencv-csrt' needs cv2.TrackerCSRT, which the installed OpenCV <version> "
+         "(opencv-python) lacks: it comes with opencv-contrib-python (install it in place of opencv-python, never "
+         "beside it)`"),
+    Case("peer-zero-size-box", "vot_trax", "zero-size initial box given to an OpenCV tracker",
+         "TraX: the server exits with status 1 and one line `opencv-nano: init box [...]: width and height must be "
+         "positive ...`; `eval`: exit 2, nothing written: `sequence <seq>: the first box of <gt file> cannot start "
+         "a tracker: init box [...]: ...`"),
     # ---- where results go
     Case("unwritable-result-folder", "eval", "result folder that cannot be created (read-only, or a file in its path)",
          "exit 1 before anything runs: `cannot write <result dir>: <parent> is a file, not a folder` (or `: "

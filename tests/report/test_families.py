@@ -1,6 +1,6 @@
 import pytest
 
-from loretrack_plugin.report.families import assign_families, parse_overrides
+from loretrack_plugin.report.families import LABELS, ORDER, ROLES, assign_families, parse_overrides
 
 
 def test_paper_lineup():
@@ -45,3 +45,15 @@ def test_override_errors():
         parse_overrides(["a"])
     with pytest.raises(ValueError, match="unknown tracker"):
         assign_families({"a": 64}, overrides={"b": "teacher"})
+
+
+def test_opencv_trackers_are_the_cpu_peers():
+    res = {"loretrack-96": 96, "baseline-96": 96, "teacher-192": 192, "opencv-nano": None, "opencv-csrt": None,
+           "opencv-mil@s1": None}
+    fam = assign_families(res)
+    assert fam == {"loretrack-96": "student", "baseline-96": "baseline", "teacher-192": "teacher",
+                   "opencv-nano": "peer", "opencv-csrt": "peer", "opencv-mil@s1": "peer"}
+    # a peer is never the automatic teacher, whatever the others' resolutions
+    assert assign_families({"opencv-nano": 255, "loretrack-96": 96})["opencv-nano"] == "peer"
+    assert assign_families(res, overrides=parse_overrides(["opencv-nano=other"]))["opencv-nano"] == "other"
+    assert "peer" in ROLES and LABELS["peer"] == "CPU peer (OpenCV)" and ORDER.index("peer") < ORDER.index("floor")

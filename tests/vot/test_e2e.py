@@ -130,3 +130,16 @@ def test_crash_mid_sequence_reaches_vot_as_an_error(evaluated):
         assert "@@TRAX:quit" in logs and "Process exited with code (1)" in logs
     finally:
         shutil.move(held, frame)
+
+
+def test_vot_evaluate_runs_an_opencv_peer(tmp_path, tiny_tracker):
+    """`vot evaluate opencv-nano` after `loretrack vot-setup --trackers opencv-nano`: the toolkit runs
+    OpenCV's NanoTrack through the same TraX server and stores its boxes."""
+    ws = str(tmp_path / "ws")
+    _setup_here(ws, tiny_tracker, "--trackers", "opencv-nano", "--synthetic", "--sequences", "1", "--frames", "20",
+                "--seed", "5")
+    rc, log = run_vot(["evaluate", "opencv-nano"], ws, timeout=VOT_TIMEOUT)
+    assert rc == 0 and "Evaluation concluded successfuly" in log, log
+    stored = [os.path.join(d, f) for d, _, files in os.walk(os.path.join(ws, "results", "opencv-nano"))
+              for f in files if f.endswith(".bin") or f.endswith(".txt")]
+    assert stored, "the toolkit stored no result of opencv-nano"

@@ -158,3 +158,37 @@ def test_unknown_tracker_exits_before_the_handshake():
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_server_runs_an_opencv_peer(biker):
+    """opencv-nano behind the same TraX server: the boxes and scores of the tracker run in this process;
+    the workspace's --backend (LoReTrack's engine) does not stop it."""
+    frames, boxes = biker
+    srv = Server(env={"LORETRACK_VOT_TRACKER": "opencv-nano", "LORETRACK_VOT_THREADS": "1",
+                      "LORETRACK_VOT_BACKEND": "eager"})
+    try:
+        ref = make_tracker("opencv-nano", threads=1)
+        box0, conf0 = _reply(srv.initialize(frames[0], Rectangle.create(*boxes[0])))
+        assert np.allclose(box0, boxes[0]) and conf0 == 1.0
+        ref.init(_rgb(frames[0]), boxes[0])
+        for path in frames[1:6]:
+            box, conf = _reply(srv.frame(path))
+            want_box, want_score = ref.update(_rgb(path))
+            assert np.allclose(box, want_box, atol=1e-3), (box, want_box)
+            assert conf == pytest.approx(want_score, abs=2e-6) and 0.0 <= conf <= 1.0
+        srv.client.quit()
+        assert srv.wait() == 0
+    finally:
+        srv.close()
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--tracker", "opencv-mil", "--checkpoint", "/nowhere/model_backbone.onnx"], "has no model file"),
+    (["--tracker", "opencv-nano", "--checkpoint", "/nowhere/nano_backbone.onnx"],
+     "backbone ONNX file not found: /nowhere/nano_backbone.onnx"),
+])
+def test_peer_input_is_checked_before_the_handshake(args, msg):
+    proc = subprocess.run([sys.executable, "-m", MODULE, *args], stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=120)
+    lines = proc.stderr.decode().strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and msg in lines[0], lines

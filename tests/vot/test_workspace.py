@@ -204,3 +204,19 @@ def test_vot_setup_switches_a_toolkit_stack_and_warns_about_an_unswitched_one(tm
     assert st["dataset"].startswith("https://")  # real data is fetched by the toolkit as usual
     assert "sequences/list.txt is missing" in out
     assert not (wsdir / "python").exists()  # same environment: nothing to copy
+
+
+def test_vot_setup_writes_entries_for_opencv_peers(tmp_path, tiny_tracker, capsys):
+    wsdir = tmp_path / "ws"
+    write_vot_sequence(str(wsdir / "sequences"), "s1", [(20, 20, 30, 30)] * 16)
+    rc, out, err = _setup(capsys, "--workspace", str(wsdir), "--default-tracker", tiny_tracker["yaml"],
+                          "--trackers", "opencv-nano,opencv-mil", "--threads", "1", "--toolkit-env", "separate")
+    assert rc == 0, err
+    cp = configparser.ConfigParser()
+    cp.read(wsdir / "trackers.ini")
+    assert cp.sections() == ["loretrack", "opencv-nano", "opencv-mil"]
+    from loretrack_plugin.trackers.opencv_peers import WEIGHTS_DIR
+    assert cp["opencv-nano"]["env_loretrack_vot_tracker"] == "opencv-nano"
+    assert cp["opencv-nano"]["env_loretrack_vot_checkpoint"] == os.path.join(WEIGHTS_DIR, "nanotrack_backbone_sim.onnx")
+    assert cp["opencv-mil"]["env_loretrack_vot_tracker"] == "opencv-mil"
+    assert cp["opencv-mil"]["env_loretrack_vot_threads"] == "1"
