@@ -30,6 +30,7 @@ import torch
 
 from .config import PATCH, NetConfig, default_template_size
 from .models.net import TrackerNet
+from .models.stems import PRETRAINED_DIR, STEMS, ConvStem
 from .models.vit import resize_pos_embed
 from .utils.files import atomic_path
 from .version import __version__
@@ -240,6 +241,36 @@ def check_compatible(sd: Mapping[str, torch.Tensor], net: torch.nn.Module, sourc
         hint = (f" — checkpoint width {sd['backbone.patch_embed.proj.weight'].shape[0]} != network width "
                 f"{net.cfg.embed_dim}")
     raise CheckpointError(f"{source}: does not fit the network: " + "; ".join(parts) + hint)
+
+
+def stem_state_dict(name: str, source: Optional[str] = None) -> Dict[str, torch.Tensor]:
+    """A pretrained stem's weights as ``{features.*: tensor}`` from the file that ships with the package
+    (``models/pretrained``) or ``source``, in the layout of its origin (NanoTrack: ``backbone.features.*``
+    among its neck and head; MobileNetV2: ``features.*``); the layers past the stem's cut are left out."""
+    spec = STEMS[name]
+    path = source or os.path.join(PRETRAINED_DIR, spec.weights)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: weights of the {name} stem not found")
+    obj = read_checkpoint_file(path)
+    sd = obj.get("state_dict", obj) if isinstance(obj, dict) else obj
+    if not _is_tensor_dict(sd):
+        raise CheckpointError(f"{path}: not a state dict of tensors")
+    keep = len(spec.build())
+    out = {}
+    for k, v in sd.items():
+        if k.startswith(spec.key_prefix):
+            rest = k[len(spec.key_prefix):]
+            if int(rest.split(".", 1)[0]) < keep:
+                out["features." + rest] = v.float() if v.is_floating_point() else v
+    return out
+
+
+def load_pretrained_stem(module: ConvStem, source: Optional[str] = None) -> None:
+    """Load a stem's trained weights into ``module.stem`` strictly (every key present, every shape equal,
+    as for every checkpoint); the projection keeps its initialisation."""
+    sd = stem_state_dict(module.name, source)
+    check_compatible(sd, module.stem, source or os.path.join(PRETRAINED_DIR, STEMS[module.name].weights))
+    module.stem.load_state_dict(sd, strict=True)
 
 
 def load_checkpoint(net: TrackerNet, checkpoint: Union[str, os.PathLike, Mapping[str, Any]],

@@ -15,6 +15,9 @@ from typing import Optional, Tuple
 PATCH_EMBEDS = ("linear", "nanotrack-v3", "mobilenetv2")
 #: what the centre head may read (NetConfig.head_input)
 HEAD_INPUTS = ("tokens", "tokens+corr")
+#: ImageNet statistics of the backbones' input normalisation (docs/method.md §3.4), RGB order
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 #: side in pixels of the ViT's patches (the token grid is size // PATCH): the one definition
 PATCH = 16
 

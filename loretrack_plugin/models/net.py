@@ -68,7 +68,7 @@ def build_net(search_size: int = 256, template_size: Optional[int] = None, *, em
     ``template_size`` defaults to ``search_size // 2``. Pass ``config`` to build from a
     :class:`NetConfig` instead of keywords. Weights are randomly initialised (timm ViT init for the
     backbone, xavier for the head; a convolutional stem ``patch_embed`` gets its pretrained weights,
-    see :func:`~loretrack_plugin.models.stems.load_pretrained_stem`); see :func:`loretrack_plugin.load_checkpoint`.
+    see :func:`~loretrack_plugin.checkpoint.load_pretrained_stem`); see :func:`loretrack_plugin.load_checkpoint`.
     """
     if config is None:
         config = make_config(search_size, template_size, embed_dim=embed_dim, depth=depth, num_heads=num_heads,

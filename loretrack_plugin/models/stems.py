@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..config import PATCH_EMBEDS
-from ..tracking.inputs import IMAGENET_MEAN, IMAGENET_STD
+from ..config import IMAGENET_MEAN, IMAGENET_STD, PATCH_EMBEDS
 
 PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained")
 
@@ -196,38 +195,6 @@ class ConvStem(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.project(self.features(x))
-
-
-def stem_state_dict(name: str, source: Optional[str] = None) -> Dict[str, torch.Tensor]:
-    """The stem's trained weights as ``{features.*: tensor}`` from the file that ships with the package
-    (or ``source``), in the layout of its origin (NanoTrack: ``backbone.features.*`` among the neck and
-    head; MobileNetV2: ``features.*``; layers past the stem's cut are left out)."""
-    from ..checkpoint import CheckpointError, read_checkpoint_file
-    spec = STEMS[name]
-    path = source or os.path.join(PRETRAINED_DIR, spec.weights)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: weights of the {name} stem not found")
-    obj = read_checkpoint_file(path)
-    sd = obj.get("state_dict", obj) if isinstance(obj, dict) else obj
-    if not isinstance(sd, dict):
-        raise CheckpointError(f"{path}: not a state dict")
-    keep = len(spec.build())
-    out = {}
-    for k, v in sd.items():
-        if k.startswith(spec.key_prefix):
-            rest = k[len(spec.key_prefix):]
-            if int(rest.split(".", 1)[0]) < keep:
-                out["features." + rest] = v.float() if v.is_floating_point() else v
-    return out
-
-
-def load_pretrained_stem(module: ConvStem, source: Optional[str] = None) -> None:
-    """Load the stem's trained weights into ``module.stem`` strictly (every key present, every shape equal:
-    the same checks as every checkpoint of the package); the projection keeps its initialisation."""
-    from ..checkpoint import check_compatible
-    sd = stem_state_dict(module.name, source)
-    check_compatible(sd, module.stem, source or STEMS[module.name].weights)
-    module.stem.load_state_dict(sd, strict=True)
 
 
 def pixelwise_correlation(z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

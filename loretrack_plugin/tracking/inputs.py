@@ -8,11 +8,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..config import IMAGENET_MEAN, IMAGENET_STD  # noqa: F401 (re-exported: the normalisation's statistics)
 from ..formats.images import to_rgb_uint8  # noqa: F401 (frames -> uint8 RGB: one home, re-exported here)
-
-#: ImageNet statistics of the MAE/ViT backbone (docs/method.md §3.4), RGB order
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def check_init_box(box: Sequence[float], height: int, width: int) -> list:

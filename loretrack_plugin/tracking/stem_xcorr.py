@@ -28,7 +28,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.stems import STEMS, ConvStem, load_pretrained_stem
+from ..checkpoint import load_pretrained_stem
+from ..models.stems import STEMS, ConvStem
 from .inputs import check_init_box, normalise_patch, to_rgb_uint8
 
 EXEMPLAR, INSTANCE, STRIDE = 127, 255, 16

@@ -39,7 +39,8 @@ from typing import Dict, Iterable, List, Mapping, Optional, Union
 import torch
 import torch.nn as nn
 
-from ..checkpoint import extract_state_dict, infer_config, load_checkpoint, read_checkpoint_file, save_checkpoint
+from ..checkpoint import (extract_state_dict, infer_config, load_checkpoint, load_pretrained_stem,
+                          read_checkpoint_file, save_checkpoint)
 from .. import shipped
 from ..config import ARCH_FIELDS, NetConfig
 from ..data.readers import build_dataset
@@ -47,7 +48,7 @@ from ..data.augment import Augment
 from ..data.processing import CropSpec, PairProcessing
 from ..data.sampler import PairSampler, ShardedBatches, collate, worker_init
 from ..models.net import TrackerNet
-from ..models.stems import ConvStem, load_pretrained_stem
+from ..models.stems import ConvStem
 from ..utils.files import atomic_path, write_json, write_text
 from . import distributed as ddp
 from .actor import DistillActor, TrackingActor

@@ -10,8 +10,8 @@ from loretrack_plugin.checkpoint import CheckpointError
 from loretrack_plugin.config import ConfigError, NetConfig
 from loretrack_plugin.formats.images import read_rgb
 from loretrack_plugin.formats.otb import load_otb_sequence
-from loretrack_plugin.models.stems import (PRETRAINED_DIR, STEMS, ConvStem, load_pretrained_stem,
-                                           pixelwise_correlation, stem_state_dict)
+from loretrack_plugin.checkpoint import load_pretrained_stem, stem_state_dict
+from loretrack_plugin.models.stems import PRETRAINED_DIR, STEMS, ConvStem, pixelwise_correlation
 from loretrack_plugin.tracking.inputs import normalise_patch
 from loretrack_plugin.tracking.stem_xcorr import StemCorrelationTracker, crop_around
 

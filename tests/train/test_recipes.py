@@ -93,7 +93,7 @@ def test_stem_recipes_keep_the_paper_structure_on_the_pretrained_stem():
 
 def test_stem_training_loads_the_pretrained_stem_and_keeps_it_frozen(tmp_path):
     import torch
-    from loretrack_plugin.models.stems import stem_state_dict
+    from loretrack_plugin.checkpoint import stem_state_dict
     from loretrack_plugin.synthetic import make_dataset
     from loretrack_plugin.train import Trainer
     root = str(tmp_path / "otb")
