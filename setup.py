@@ -63,7 +63,10 @@ setup(
     package_dir={"loretrack_plugin.trackers": "trackers"},
     include_package_data=True,
     package_data={"loretrack_plugin": ["data/splits/*.txt", "recipes/*/*.yaml", "sample_data/real/*/*.txt",
-                                       "sample_data/real/*/*.json", "sample_data/real/*/img/*.jpg"],
+                                       "sample_data/real/*/*.json", "sample_data/real/*/img/*.jpg",
+                                       # the pretrained stems' weights with their licences and provenance
+                                       "models/pretrained/*.pth", "models/pretrained/*.md",
+                                       "models/pretrained/LICENSE.*"],
                   # the demo checkpoints that ship with the package (see trackers/weights/README.md), and
                   # NanoTrack's ONNX pair for opencv-nano with its licence and provenance (weights/opencv/)
                   "loretrack_plugin.trackers": ["*.yaml", "weights/*.pth.tar", "weights/*.json", "weights/*.md",

@@ -2,7 +2,7 @@
 
 This list is the one place that names the cases. Each one is run end to end through the command line
 (``loretrack eval / train / distill`` and the TraX server) by a test of this folder marked
-``@case("<id>")``; ``test_catalogue.py`` checks that every case has a test and a row in the README's
+``@case("<id>")``; ``test_catalogue.py`` checks that every case has a test and a row in docs/reliability.md's
 reliability table, and that no test claims a case that is not listed here.
 
 ``sees`` is the exit status and the one error line (``<...>`` stands for the offending path or value).
@@ -15,7 +15,7 @@ from typing import Tuple
 class Case:
     id: str
     command: str
-    what: str     # the bad input, as the README's table names it
+    what: str     # the bad input, as the table of docs/reliability.md names it
     sees: str     # exit status and the one line the user sees (or what is survived)
 
 
