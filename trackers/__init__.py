@@ -27,13 +27,17 @@ Where trackers are found, first match wins: the folders in ``$LORETRACK_TRACKERS
 The OpenCV trackers are named trackers too, with reserved names and no file: ``opencv-nano``
 (NanoTrack v2, its ONNX files shipped in ``weights/opencv/``), ``opencv-mil``, and ``opencv-csrt`` /
 ``opencv-kcf`` where the installed OpenCV is the contrib build (:mod:`.opencv_peers`, docs/peers.md).
+The untrained correlation of a pretrained stem is one too, the reference row under every trained
+model: ``stem-xcorr-nanotrack-v3``, ``stem-xcorr-mobilenetv2`` (:mod:`.stem_reference`).
 
 The registry code lives in :mod:`.registry`; the toolkit adapters in :mod:`.got10k_adapter` (got10k)
 and :mod:`.vot_trax` (VOT/TraX).
 """
-from .opencv_peers import PEERS, OpenCVPeer, PeerSpec, is_peer
-from .registry import (DEFAULT_WEIGHTS_DIR, PACKAGE_DIR, TrackerSpec, build_got10k_tracker, get_spec, list_trackers,
-                       load_spec, load_tracker_net, make_tracker, search_dirs, weights_dir, write_tracker_file)
+from .opencv_peers import PEERS, OpenCVPeer, PeerSpec
+from .registry import (DEFAULT_WEIGHTS_DIR, PACKAGE_DIR, RESERVED, TrackerSpec, build_got10k_tracker, get_spec, is_peer,
+                       list_trackers, load_spec, load_tracker_net, make_tracker, search_dirs, weights_dir,
+                       write_tracker_file)
+from .stem_reference import REFERENCES, ReferenceSpec, StemReference
 
 __all__ = ["TrackerSpec", "get_spec", "load_spec", "list_trackers", "make_tracker", "build_got10k_tracker",
-           "PEERS", "PeerSpec", "OpenCVPeer", "is_peer", "load_tracker_net", "write_tracker_file", "weights_dir", "search_dirs", "PACKAGE_DIR", "DEFAULT_WEIGHTS_DIR"]
+           "PEERS", "PeerSpec", "OpenCVPeer", "is_peer", "RESERVED", "REFERENCES", "ReferenceSpec", "StemReference", "load_tracker_net", "write_tracker_file", "weights_dir", "search_dirs", "PACKAGE_DIR", "DEFAULT_WEIGHTS_DIR"]

@@ -4,7 +4,10 @@ building a tracker, its network or its got10k adapter from one. Re-exported by
 
 The OpenCV peers (``opencv-nano``, ``opencv-mil``, ``opencv-csrt``, ``opencv-kcf``) are named trackers
 too, with reserved names and no file (:mod:`.opencv_peers`): ``get_spec`` gives their
-:class:`~.opencv_peers.PeerSpec`, ``make_tracker`` their :class:`~.opencv_peers.OpenCVPeer`.
+:class:`~.opencv_peers.PeerSpec`, ``make_tracker`` their :class:`~.opencv_peers.OpenCVPeer`. So are the
+untrained stem correlations (``stem-xcorr-nanotrack-v3``, ``stem-xcorr-mobilenetv2``;
+:mod:`.stem_reference`). Both kinds are "peers" here: trackers without a LoReTrack network
+(:func:`is_peer`).
 """
 from __future__ import annotations
 
@@ -18,6 +21,17 @@ import yaml
 from ..config import ConfigError, NetConfig, make_config
 from ..utils.files import read_yaml
 from .opencv_peers import PEERS, PeerSpec, make_peer
+from .opencv_peers import is_peer as is_opencv_peer
+from .stem_reference import REFERENCES, ReferenceSpec, is_reference, make_reference
+
+#: every reserved tracker name that has no tracker file: OpenCV's trackers and the stem references
+RESERVED = {**PEERS, **REFERENCES}
+
+
+def is_peer(name_or_spec) -> bool:
+    """A tracker without a LoReTrack network (an OpenCV peer or an untrained stem reference): built by
+    :func:`make_tracker`, it has TrackerCore's interface and a ``describe()`` record."""
+    return is_opencv_peer(name_or_spec) or is_reference(name_or_spec)
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_WEIGHTS_DIR = os.path.join("~", ".cache", "loretrack", "weights")
@@ -151,23 +165,24 @@ def _registry() -> Dict[str, str]:
 
 
 def list_trackers() -> List[str]:
-    """Names of all tracker files found and of the OpenCV peers (sorted)."""
-    return sorted(set(_registry()) | set(PEERS))
+    """Names of all tracker files found and of the reserved trackers (OpenCV peers, stem references), sorted."""
+    return sorted(set(_registry()) | set(RESERVED))
 
 
-def get_spec(name_or_path: Union[str, os.PathLike, TrackerSpec, PeerSpec]) -> Union[TrackerSpec, PeerSpec]:
-    """The :class:`TrackerSpec` of a named tracker or a tracker YAML file, the
-    :class:`~.opencv_peers.PeerSpec` of an OpenCV peer, or a spec (returned as is)."""
-    if isinstance(name_or_path, (TrackerSpec, PeerSpec)):
+def get_spec(name_or_path: Union[str, os.PathLike, TrackerSpec, PeerSpec, ReferenceSpec]
+             ) -> Union[TrackerSpec, PeerSpec, ReferenceSpec]:
+    """The :class:`TrackerSpec` of a named tracker or a tracker YAML file, the spec of a reserved tracker
+    (:class:`~.opencv_peers.PeerSpec`, :class:`~.stem_reference.ReferenceSpec`), or a spec (returned as is)."""
+    if isinstance(name_or_path, (TrackerSpec, PeerSpec, ReferenceSpec)):
         return name_or_path
     s = os.fspath(name_or_path)
-    if s in PEERS:  # reserved names: no tracker file can take them
-        return PEERS[s]
+    if s in RESERVED:  # reserved names: no tracker file can take them
+        return RESERVED[s]
     if s.endswith((".yaml", ".yml")) or os.sep in s or os.path.isfile(s):
         return load_spec(s)
     reg = _registry()
     if s not in reg:
-        raise ValueError(f"unknown tracker {s!r}: known trackers are {', '.join(sorted(set(reg) | set(PEERS)))} "
+        raise ValueError(f"unknown tracker {s!r}: known trackers are {', '.join(sorted(set(reg) | set(RESERVED)))} "
                          "(or give a path to a tracker .yaml file)")
     return load_spec(reg[s])
 
@@ -198,8 +213,8 @@ def write_tracker_file(path: str, name: str, checkpoint: str, search_factor: flo
 def load_tracker_net(spec: TrackerSpec, checkpoint: Optional[str] = None):
     """The network of ``spec`` with weights from ``checkpoint`` (default: the spec's), in eval mode."""
     from .. import build_net, build_net_from_checkpoint, load_checkpoint
-    if isinstance(spec, PeerSpec):
-        raise ValueError(f"tracker {spec.name!r} is an OpenCV peer: it has no LoReTrack network")
+    if is_peer(spec):
+        raise ValueError(f"tracker {spec.name!r} is not a LoReTrack network: it has none to load")
     ckpt = checkpoint if checkpoint is not None else spec.checkpoint
     if ckpt is None:
         raise ValueError(f"tracker {spec.name!r} has no default checkpoint: pass one (checkpoint= / --checkpoint)")
@@ -225,10 +240,11 @@ def make_tracker(name_or_spec, checkpoint: Optional[str] = None, backend: Option
     """
     from ..tracking.core import TrackerCore
     spec = get_spec(name_or_spec)
-    if isinstance(spec, PeerSpec):
+    if is_peer(spec):
         if net is not None:
-            raise ValueError(f"tracker {spec.name!r} is an OpenCV peer: it takes no network")
-        return make_peer(spec, checkpoint=checkpoint, backend=backend, threads=threads)
+            raise ValueError(f"tracker {spec.name!r} is not a LoReTrack network: it takes no network")
+        make = make_reference if is_reference(spec) else make_peer
+        return make(spec, checkpoint=checkpoint, backend=backend, threads=threads)
     if net is None:
         net = load_tracker_net(spec, checkpoint)
     return TrackerCore(net, spec.search_factor, spec.template_factor,

@@ -40,7 +40,9 @@ from typing import Callable, Optional, Sequence, Tuple
 
 from ..formats import read_rgb
 from .opencv_peers import FAMILY as OPENCV_FAMILY
-from .opencv_peers import is_peer
+from .registry import is_peer
+from .stem_reference import FAMILY as REFERENCE_FAMILY
+from .stem_reference import is_reference
 
 log = logging.getLogger("loretrack")
 
@@ -179,7 +181,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr, flush=True)
         return 2
-    return serve(Session(factory), name=spec.name, family=OPENCV_FAMILY if is_peer(spec) else "LoReTrack")
+    family = REFERENCE_FAMILY if is_reference(spec) else OPENCV_FAMILY if is_peer(spec) else "LoReTrack"
+    return serve(Session(factory), name=spec.name, family=family)
 
 
 if __name__ == "__main__":

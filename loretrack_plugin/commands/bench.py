@@ -151,8 +151,8 @@ def _peers(text: str, threads: Optional[int]) -> Dict[str, object]:
     out = {}
     for name in names:
         if not is_peer(name):
-            from ..trackers import PEERS
-            raise UserError(f"--peers: {name!r} is not one of OpenCV's trackers ({', '.join(PEERS)})")
+            from ..trackers import RESERVED
+            raise UserError(f"--peers: {name!r} is not a peer or reference tracker ({', '.join(sorted(RESERVED))})")
         try:
             out[name] = make_tracker(name, threads=threads)
         except (ValueError, FileNotFoundError) as e:

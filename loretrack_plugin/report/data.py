@@ -106,8 +106,10 @@ class TrackerResult:
 
     @property
     def is_peer(self) -> bool:
-        """One of OpenCV's trackers (its tracker_info names the cv2 class): it has no network to profile."""
-        return bool((self.info or {}).get("opencv_class"))
+        """An OpenCV tracker or an untrained stem reference (its tracker_info names the cv2 class or the
+        stem): it has no LoReTrack network to profile."""
+        info = self.info or {}
+        return bool(info.get("opencv_class") or info.get("reference_stem"))
 
     @property
     def engine(self) -> Optional[str]:

@@ -5,6 +5,8 @@ Default rules (each overridable per tracker):
 * **student**: the name starts with ``loretrack`` (a distilled LoReTrack);
 * **peer**: the name starts with ``opencv-`` (OpenCV's trackers, such as ``opencv-nano``: what a user
   would otherwise run on a CPU; :mod:`loretrack_plugin.trackers.opencv_peers`);
+* **reference**: the name starts with ``stem-xcorr-`` (the untrained correlation of a pretrained stem:
+  what training on top of the stem adds is measured against it; :mod:`loretrack_plugin.trackers.stem_reference`);
 * **teacher**: a name containing ``teacher``; otherwise the non-student with the largest input
   resolution (ties: the one without candidate elimination -- the LoReTrack teacher is OSTrack-384
   without CE -- then the first name);
@@ -23,12 +25,13 @@ from typing import Dict, Mapping, Optional
 
 from .seeds import split_seed
 
-ROLES = ("student", "baseline", "teacher", "peer", "other")
+ROLES = ("student", "baseline", "teacher", "reference", "peer", "other")
 LABELS = {"student": "LoReTrack (distilled)", "baseline": "Baseline (same resolution)",
-          "teacher": "Teacher", "peer": "CPU peer (OpenCV)", "other": "Other", "floor": "Floor (first box kept)"}
+          "teacher": "Teacher", "reference": "Reference (untrained stem correlation)", "peer": "CPU peer (OpenCV)", "other": "Other", "floor": "Floor (first box kept)"}
 #: the families in the order the report groups them (the floor last)
-ORDER = ("teacher", "student", "baseline", "peer", "other", "floor")
+ORDER = ("teacher", "student", "baseline", "reference", "peer", "other", "floor")
 PEER_PREFIX = "opencv-"
+REFERENCE_PREFIX = "stem-xcorr-"
 
 
 def parse_overrides(items) -> Dict[str, str]:
@@ -73,6 +76,8 @@ def assign_families(resolutions: Mapping[str, Optional[int]], uses_ce: Mapping[s
             role[name] = "student"
         elif name.lower().startswith(PEER_PREFIX):
             role[name] = "peer"
+        elif name.lower().startswith(REFERENCE_PREFIX):
+            role[name] = "reference"
     if "teacher" not in role.values():
         named = [n for n in resolutions if n not in role and "teacher" in n.lower()]
         if named:

@@ -25,10 +25,11 @@ ONE_COLUMN, TWO_COLUMNS = 3.5, 7.16
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255",
            "#8c564b", "#7f7f7f", "#bcbd22", "#17becf"]
 FAMILY_LINESTYLE = {"student": "-", "baseline": (0, (5, 2)), "teacher": (0, (6, 2, 1.5, 2)),
-                    "peer": (0, (3, 1, 1, 1, 1, 1)), "other": (0, (1.5, 1.5))}
+                    "reference": (0, (4, 1, 1, 1)), "peer": (0, (3, 1, 1, 1, 1, 1)), "other": (0, (1.5, 1.5))}
 LABEL_BOX = dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none", alpha=0.8)
 FAMILY_STYLE = {"student": dict(color="#D55E00", marker="o"), "baseline": dict(color="#0072B2", marker="s"),
                 "teacher": dict(color="#000000", marker="*"), "peer": dict(color="#009E73", marker="D"),
+                "reference": dict(color="#CC79A7", marker="v"),
                 "other": dict(color="#7f7f7f", marker="^")}
 #: the floor (static box): a dashed grey reference line, labelled FLOOR_LABEL, gid "floor"
 FLOOR_LABEL = "static box"
@@ -190,7 +191,7 @@ def resolution_figure(points: Sequence[dict], score_name: str, floor: Optional[f
                            facecolors=st["color"] if p.get("complete", True) else "white",
                            edgecolors=st["color"], linewidths=1.0, zorder=3)
                 # markers are labelled with their resolution; a peer (no resolution of ours) with its name
-                label = p.get("resolution") or (p["name"] if p["family"] == "peer" else None)
+                label = p.get("resolution") or (p["name"] if p["family"] in ("peer", "reference") else None)
                 if key != "resolution" and label:
                     ax.annotate(str(label), (p[key], p["auc"]), textcoords="offset points",
                                 xytext=(0, 5), ha="center", va="bottom", fontsize=6, color=st["color"],
@@ -211,7 +212,8 @@ def resolution_figure(points: Sequence[dict], score_name: str, floor: Optional[f
         axes[0].set_title("(a) accuracy vs resolution", fontsize=8)
         axes[1].set_title("(b) accuracy vs speed", fontsize=8)
         axes[2].set_title("(c) accuracy vs compute", fontsize=8)
-        fams = [f for f in ("student", "baseline", "teacher", "peer", "other") if any(p["family"] == f for p in pts)]
+        fams = [f for f in ("student", "baseline", "teacher", "reference", "peer", "other")
+                if any(p["family"] == f for p in pts)]
         handles = [Line2D([], [], linestyle="none", markersize=8 if f == "teacher" else 5,
                           markerfacecolor=FAMILY_STYLE[f]["color"], markeredgecolor=FAMILY_STYLE[f]["color"],
                           marker=FAMILY_STYLE[f]["marker"], label=LABELS[f]) for f in fams]

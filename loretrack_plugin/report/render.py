@@ -90,7 +90,7 @@ def family_columns(score_name: str) -> List[Column]:
 
 
 FAMILY_NOTE = ("Trackers grouped by family: the LoReTrack teacher, its distilled students and their same-resolution "
-               "baselines, OpenCV's trackers (the CPU peers) and the floor. Each FPS was measured in the run that "
+               "baselines, the untrained stem correlation (the reference), OpenCV's trackers (the CPU peers) and the floor. Each FPS was measured in the run that "
                "produced these results (got10k's speed: init/update alone, frames decoded before the clock starts), "
                "with the engine and threads shown; speeds compare fairly only between trackers run on the same "
                "machine with the same threads.")

@@ -1,0 +1,42 @@
+"""The untrained stem correlations as named trackers (trackers/stem_reference.py)."""
+import os
+
+import numpy as np
+import pytest
+
+from loretrack_plugin.formats import load_otb_sequence, read_rgb
+from loretrack_plugin.report.families import assign_families
+from loretrack_plugin.trackers import build_got10k_tracker, get_spec, is_peer, list_trackers, make_tracker
+from loretrack_plugin.trackers.stem_reference import REFERENCES, StemReference
+
+SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "loretrack_plugin", "sample_data", "real")
+
+
+def test_reference_names_are_reserved_trackers_without_a_network():
+    for name in REFERENCES:
+        assert name in list_trackers()
+        spec = get_spec(name)
+        assert is_peer(spec) and spec.network is None and spec.checkpoint is None
+    assert assign_families({"stem-xcorr-nanotrack-v3": None, "opencv-nano": None, "demo-teacher-192": 192}) == {
+        "stem-xcorr-nanotrack-v3": "reference", "opencv-nano": "peer", "demo-teacher-192": "teacher"}
+
+
+def test_reference_tracks_through_make_tracker_and_got10k():
+    frames, anno = load_otb_sequence(os.path.join(SAMPLE, "Biker"))
+    core = make_tracker("stem-xcorr-nanotrack-v3", threads=1)
+    assert isinstance(core, StemReference) and core.describe()["reference_stem"] == "nanotrack-v3"
+    core.init(read_rgb(frames[0]), anno[0])
+    box, score = core.update(read_rgb(frames[1]))
+    assert len(box) == 4 and np.isfinite(score)
+    got = build_got10k_tracker("stem-xcorr-mobilenetv2")
+    boxes, _ = got.track(frames[:5], anno[0])
+    assert boxes.shape == (5, 4) and np.isfinite(boxes).all()
+
+
+def test_reference_refuses_what_does_not_apply():
+    with pytest.raises(ValueError, match="takes no checkpoint"):
+        make_tracker("stem-xcorr-nanotrack-v3", checkpoint="x.pth")
+    with pytest.raises(ValueError, match="backend 'bf16' does not apply"):
+        make_tracker("stem-xcorr-nanotrack-v3", backend="bf16")
+    with pytest.raises(ValueError, match="threads: expected a positive integer"):
+        make_tracker("stem-xcorr-nanotrack-v3", threads=0)
