@@ -1,7 +1,9 @@
 """Copy the finished runs of the miniature recipe into the package as the shipped models.
 
-    python experiments/mini/ship.py --backbone runs/mini-pretrain-mae --teacher runs/mini-teacher \
-        --student runs/mini-student --baseline runs/mini-baseline [--eval-json runs/mini-eval.json]
+    python experiments/mini/ship.py --teacher runs/mini-stem-teacher --student runs/mini-stem-student \
+        --baseline runs/mini-stem-baseline [--eval-json runs/mini-eval.json]
+
+(``--recipe mini --backbone runs/mini-pretrain-mae ...`` ships the runs of the MAE-backbone recipe.)
 
 For each stage (names in loretrack_plugin/shipped.py) it writes
 ``loretrack_plugin/trackers/weights/<name>.pth.tar`` — the network only, in fp16 (half the size; it
@@ -23,10 +25,19 @@ from loretrack_plugin.trackers import write_tracker_file
 from loretrack_plugin.utils.files import atomic_path, write_json
 
 DESCRIPTIONS = {
-    "backbone": "ViT 256/6 pre-trained as a masked autoencoder on real frames (MAE layout)",
-    "teacher": "demo teacher: ViT 256/6 at 192/96 px, fine-tuned from demo-backbone (mini recipe)",
-    "student": "demo LoReTrack: ViT 256/6 at 96/48 px, QKV-KD + Disc-KD from demo-teacher-192 (mini recipe)",
-    "baseline": "demo baseline: ViT 256/6 at 96/48 px, same samples as demo-loretrack-96, no distillation",
+    "mini": {
+        "backbone": "ViT 256/6 pre-trained as a masked autoencoder on real frames (MAE layout)",
+        "teacher": "demo teacher: ViT 256/6 at 192/96 px, fine-tuned from demo-backbone (mini recipe)",
+        "student": "demo LoReTrack: ViT 256/6 at 96/48 px, QKV-KD + Disc-KD from demo-teacher-192 (mini recipe)",
+        "baseline": "demo baseline: ViT 256/6 at 96/48 px, same samples as demo-loretrack-96, no distillation",
+    },
+    "mini-stem": {
+        "teacher": "demo teacher: frozen NanoTrack v3 stem + ViT 256/6 at 192/96 px, head reads tokens and the "
+                   "stem's correlation (mini-stem recipe)",
+        "student": "demo LoReTrack: frozen NanoTrack v3 stem + ViT 256/6 at 96/48 px, QKV-KD + Disc-KD from "
+                   "demo-teacher-192 (mini-stem recipe)",
+        "baseline": "demo baseline: the student's network and samples, no distillation (mini-stem recipe)",
+    },
 }
 
 
@@ -38,7 +49,7 @@ def sha256(path):
     return h.hexdigest()
 
 
-DATA_VARIABLES = ("LORETRACK_REAL_TRAIN", "LORETRACK_REAL_OTB")
+DATA_VARIABLES = ("LORETRACK_REAL_TRAIN", "LORETRACK_REAL_STILLS", "LORETRACK_REAL_OTB")
 
 
 def portable(obj, folders=None):
@@ -90,6 +101,12 @@ def main(argv=None):
     for stage in shipped.NAMES:
         ap.add_argument(f"--{stage}", default=None, metavar="RUN_DIR|CHECKPOINT",
                         help="a run folder (its latest checkpoint) or one of its checkpoint files")
+    ap.add_argument("--recipe", default="mini-stem", choices=sorted(DESCRIPTIONS),
+                    help="the recipe the runs followed [%(default)s]")
+    ap.add_argument("--search-factor", type=float, default=shipped.SEARCH_FACTOR,
+                    help="the trackers' search factor [%(default)s]")
+    ap.add_argument("--max-size-change", default=str(shipped.MAX_SIZE_CHANGE),
+                    help="the trackers' size limit per frame, or 'none' [%(default)s]")
     ap.add_argument("--command-log", default=None, help="text file with the commands that made the runs")
     ap.add_argument("--eval-json", default=None, help="evaluation results to store with the record")
     ap.add_argument("--note", action="append", default=[], metavar="STAGE=TEXT",
@@ -98,12 +115,14 @@ def main(argv=None):
     stages = [st for st in shipped.NAMES if getattr(args, st)]
     if not stages:
         ap.error("name at least one run folder (--backbone/--teacher/--student/--baseline)")
-    record = {"recipe": "loretrack_plugin/recipes/mini", "files": {}, "runs": {}}
+    record = {"recipe": f"loretrack_plugin/recipes/{args.recipe}", "files": {}, "runs": {}}
+    limit = None if args.max_size_change.lower() == "none" else float(args.max_size_change)
+    loop = dict(shipped.LOOP, max_size_change=limit)
     if os.path.isfile(shipped.PROVENANCE):  # stages not named keep what was shipped before
         with open(shipped.PROVENANCE) as f:
             old = json.load(f)
         if "runs" in old:
-            record.update(old)
+            record.update({k: v for k, v in old.items() if k != "recipe"})
     notes = dict(n.split("=", 1) for n in args.note)
     if args.command_log:
         with open(args.command_log) as f:
@@ -136,8 +155,8 @@ def main(argv=None):
             record["runs"][name]["note"] = notes[stage]
         if stage != "backbone":
             write_tracker_file(os.path.join(os.path.dirname(shipped.WEIGHTS_DIR), f"{name}.yaml"), name, path,
-                               shipped.SEARCH_FACTOR, shipped.TEMPLATE_FACTOR, DESCRIPTIONS[stage], relative=True,
-                               **shipped.LOOP,
+                               args.search_factor, shipped.TEMPLATE_FACTOR, DESCRIPTIONS[args.recipe][stage],
+                               relative=True, **loop,
                                header="# shipped miniature model; provenance in weights/demo_weights.json\n")
     if args.eval_json:
         with open(args.eval_json) as f:

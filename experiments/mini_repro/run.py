@@ -1,8 +1,9 @@
 """The paper's comparison in miniature, on real footage: distilled student vs same-resolution
 baseline vs teacher, over several seeds.
 
-For each seed, from the shipped backbone (``demo-backbone``) and the shipped frozen teacher
-(``demo-teacher-192``) of the miniature recipe (``loretrack_plugin/recipes/mini``):
+For each seed, from the same initialisation and the frozen teacher of a miniature recipe
+(``--recipe``: ``mini-stem``, on the pretrained NanoTrack stem, the default; or ``mini``, from the
+shipped MAE backbone ``demo-backbone``), with the shipped teacher unless ``--teacher`` names another:
 
 * **baseline** — the 96/48 network fine-tuned without distillation (``mini/baseline``);
 * **student** — the same network distilled with QKV-KD + Disc-KD (``mini/student``);
@@ -12,12 +13,13 @@ Baseline and students of one seed see the same samples (same seed, factors and j
 students' crops are the teacher's, down-sampled) for the same number of steps, so their difference
 is the distillation alone. Training data: the real videos of ``--real-data`` (default
 ``$LORETRACK_REAL_TRAIN``; the recipe's six validation videos are
-left out). Evaluation: the static box, the teacher and every run on ``--eval-data`` (default
-``$LORETRACK_REAL_OTB``, else the real sample shipped with the
-package), none of which any model trained on. The table gives mean ± sample std over seeds and the
+left out). Evaluation: the static box, the untrained correlation of the recipe's stem (the reference: what training
+adds; ``mini-stem`` only), OpenCV's NanoTrack (the CPU peer), the teacher and every run on
+``--eval-data`` (default ``$LORETRACK_REAL_OTB``, else the real sample shipped with the package), none
+of which any model trained on. The table gives mean ± sample std over seeds and the
 gain with its spread (:mod:`loretrack_plugin.report.seeds`).
 
-    python experiments/mini_repro/run.py --out runs/mini_repro --seeds 0,1,2 --samples 40000
+    python experiments/mini_repro/run.py --out runs/mini_repro --seeds 0,1,2,3,4 --samples 16384
 
 Finished runs are reused (delete a run folder to redo it); a killed run resumes from its last
 checkpoint. Writes ``<out>/table.md`` and ``<out>/results.json``.
@@ -47,12 +49,17 @@ def main(argv=None) -> int:
     from loretrack_plugin.sample_data import real_sample_root
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join("runs", "mini_repro"))
+    ap.add_argument("--recipe", default="mini-stem", choices=["mini-stem", "mini"],
+                    help="the miniature recipe: on the pretrained stem, or from the MAE backbone [%(default)s]")
+    ap.add_argument("--real-stills", default=default_dir("LORETRACK_REAL_STILLS", "real-stills"),
+                    help="still photos with one box each (OTB layout), for the stem recipe's still pairs")
+    ap.add_argument("--peers", default="opencv-nano", help="CPU peers scored beside the models ('none': no peer)")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--samples", type=int, default=40000, help="training samples of every run [%(default)s]")
     ap.add_argument("--variants", default="", help="extra ablations: comma-separated of qkv, disc")
     ap.add_argument("--real-data", default=default_dir("LORETRACK_REAL_TRAIN", "real-train"))
     ap.add_argument("--eval-data", default=default_dir("LORETRACK_REAL_OTB", "real-otb", real_sample_root()))
-    ap.add_argument("--backbone", default=None, help="default: the shipped backbone")
+    ap.add_argument("--backbone", default=None, help="recipe mini: default the shipped backbone")
     ap.add_argument("--teacher", default=None, help="default: the shipped teacher")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--search-factor", type=float, default=shipped.SEARCH_FACTOR,
@@ -87,7 +94,7 @@ def main(argv=None) -> int:
         sys.exit("--real-data: no folder of real training videos (set LORETRACK_REAL_TRAIN)")
 
     from loretrack_plugin.trackers import write_tracker_file
-    from loretrack_plugin.evaluation import TrackerRef, evaluate
+    from loretrack_plugin.evaluation import TrackerRef, evaluate, resolve_tracker
     from loretrack_plugin.recipes import recipe_path
     from loretrack_plugin.report.seeds import gain_with_spread, mean_std
     from loretrack_plugin.train.config import load_config
@@ -96,7 +103,7 @@ def main(argv=None) -> int:
 
     out = os.path.abspath(args.out)
     try:  # a bad --set fails here, before any run starts
-        load_config(recipe_path("mini/baseline"), list(args.set))
+        load_config(recipe_path(f"{args.recipe}/baseline"), list(args.set))
     except (ValueError, KeyError) as e:
         sys.exit(f"--set: {e}")
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
@@ -104,9 +111,14 @@ def main(argv=None) -> int:
     for v in variants:
         if v not in VARIANTS:
             sys.exit(f"--variants: unknown variant {v!r} (known: {', '.join(VARIANTS)})")
-    backbone = os.path.abspath(args.backbone) if args.backbone else shipped.require("backbone")
+    stem = args.recipe == "mini-stem"  # its student and baseline start from the stem, not from a backbone file
+    backbone = None if stem else os.path.abspath(args.backbone) if args.backbone else shipped.require("backbone")
     teacher = os.path.abspath(args.teacher) if args.teacher else shipped.require("teacher")
     os.environ["LORETRACK_REAL_TRAIN"] = os.path.abspath(args.real_data)
+    if stem:
+        if not args.real_stills or not os.path.isdir(args.real_stills):
+            sys.exit("--real-stills: no folder of still photos (set LORETRACK_REAL_STILLS)")
+        os.environ["LORETRACK_REAL_STILLS"] = os.path.abspath(args.real_stills)
 
     def run(kind: str, recipe: str, seed: int, loss=None) -> str:
         run_dir = os.path.join(out, f"{kind}-s{seed}")
@@ -118,7 +130,7 @@ def main(argv=None) -> int:
         B = base["optim"]["batch_size"]
         epochs = max(1, round(args.samples / 4096))
         per_epoch = max(B, args.samples // epochs // B * B)
-        over = {"name": f"mini-repro-{kind}-s{seed}", "model": {"init": backbone},
+        over = {"name": f"mini-repro-{kind}-s{seed}", "model": {"init": backbone} if backbone else {},
                 "data": {"train": {"samples_per_epoch": per_epoch}},
                 "optim": {"epochs": epochs, "lr_drop_epoch": max(1, round(0.8 * epochs))},
                 "run": {"output_dir": run_dir, "seed": seed, "threads": args.threads, "save_every": epochs}}
@@ -138,19 +150,23 @@ def main(argv=None) -> int:
         print(f"{kind}-s{seed}: {res['steps']} steps in {time.time() - t0:.0f} s", flush=True)
         return res["checkpoint"]
 
-    crops = load_config(recipe_path("mini/student"))["data"]  # every stage of the recipe shares its crops
+    crops = load_config(recipe_path(f"{args.recipe}/baseline"))["data"]  # every stage of the recipe shares its crops
     if not args.search_factor > 0:
         sys.exit(f"--search-factor: expected a positive number, got {args.search_factor}")
     trained_factor = crops["search"]["factor"]
     factors = (args.search_factor, crops["template"]["factor"])
     kinds = ["baseline", "student"] + variants
     refs = [TrackerRef(ref="static-box", name="static-box")]
+    reference = ["stem-xcorr-" + load_config(recipe_path(f"{args.recipe}/baseline"))["model"]["patch_embed"]] \
+        if stem else []
+    peers = [] if args.peers.strip().lower() == "none" else [p.strip() for p in args.peers.split(",") if p.strip()]
+    refs += [resolve_tracker(name, threads=args.threads) for name in reference + peers]
     tpath = write_tracker_file(os.path.join(out, "trackers", "teacher-192.yaml"), "teacher-192", teacher,
                                *factors, "shipped frozen teacher", "eager", args.threads, **loop_options)
     refs.append(TrackerRef(ref=tpath, name="teacher-192", checkpoint=teacher, threads=args.threads))
     for seed in seeds:
         for kind in kinds:
-            recipe = "mini/baseline" if kind == "baseline" else "mini/student"
+            recipe = f"{args.recipe}/baseline" if kind == "baseline" else f"{args.recipe}/student"
             ckpt = run(kind, recipe, seed, VARIANTS.get(kind))
             name = f"{kind}@s{seed}"
             path = write_tracker_file(os.path.join(out, "trackers", f"{kind}-s{seed}.yaml"), name, ckpt,
@@ -168,8 +184,9 @@ def main(argv=None) -> int:
     auc = {n: m["success_score"] for n, m in metrics.items()}
     fps = {n: m.get("speed_fps") for n, m in metrics.items()}
     rows, table = [], {}
-    for label, names in [("static box (floor)", ["static-box"]), ("teacher 192/96", ["teacher-192"])] + \
-            [(LABELS[k] + " 96/48", [f"{k}@s{s}" for s in seeds]) for k in kinds]:
+    for label, names in [("static box (floor)", ["static-box"])] + \
+            [(f"untrained stem correlation ({n})", [n]) for n in reference] + [(f"CPU peer: {n}", [n]) for n in peers] + \
+            [("teacher 192/96", ["teacher-192"])] + [(LABELS[k] + " 96/48", [f"{k}@s{s}" for s in seeds]) for k in kinds]:
         vals = [auc[n] for n in names]
         m, sd = mean_std(vals)
         speed = [fps[n] for n in names if fps.get(n) and fps[n] > 0]
@@ -186,13 +203,13 @@ def main(argv=None) -> int:
         rows.append(f"| {LABELS[k]} − baseline | {100 * g['gain']:+.1f}{sd} | {g['verdict']} | |")
     names = sorted(os.listdir(args.eval_data))
     text = (f"Success AUC (%) on {args.eval_data} ({len(res.evaluated)} sequences no model trained on), got10k "
-            f"OTB protocol; seeds {', '.join(map(str, seeds))}; {args.samples} training samples per run; "
+            f"OTB protocol; recipe {args.recipe}; seeds {', '.join(map(str, seeds))}; {args.samples} training samples per run; "
             f"tracking loop: {'official' if limit is None else f'size change limited to x{limit:g} per frame'}, "
             f"search factor {factors[0]:g}, "
             + ("frames as they are" if side is None else f"frames scaled down to a longer side of at most {side} px")
             + ".\n\n"
             "| model | AUC mean ± std | per seed | fps |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
-    record = {"seeds": seeds, "samples": args.samples, "max_size_change": limit, "max_frame_side": side,
+    record = {"recipe": args.recipe, "seeds": seeds, "samples": args.samples, "max_size_change": limit, "max_frame_side": side,
               "search_factor": factors[0],
               "overrides": list(args.set), "teacher": teacher, "eval_data": args.eval_data,
               "sequences": res.evaluated, "table": table, "gains": gains, "folder": names}

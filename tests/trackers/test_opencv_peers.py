@@ -81,7 +81,7 @@ def test_peers_are_named_trackers_with_reserved_names(tmp_path, monkeypatch):
     assert isinstance(spec, PeerSpec) and spec.network is None and spec.loop == {} and spec.backend == "opencv"
     with pytest.raises(ValueError, match="unknown tracker 'opencv-nope': known trackers are .*opencv-nano"):
         get_spec("opencv-nope")
-    with pytest.raises(ValueError, match="OpenCV peer: it has no LoReTrack network"):
+    with pytest.raises(ValueError, match="is not a LoReTrack network: it has none to load"):
         from loretrack_plugin.trackers import load_tracker_net
         load_tracker_net(spec)
 
@@ -218,6 +218,6 @@ def test_bench_times_peers_in_the_same_rotation(tiny_yaml, real_otb_root, tmp_pa
 def test_bench_refuses_what_is_not_a_peer(tiny_yaml, capsys):
     from loretrack_plugin.cli import main
     assert main(["bench", "--tracker", tiny_yaml, "--peers", "loretrack-96", "--frames", "2"]) == 2
-    assert "--peers: 'loretrack-96' is not one of OpenCV's trackers" in capsys.readouterr().err
+    assert "--peers: 'loretrack-96' is not a peer or reference tracker" in capsys.readouterr().err
     assert main(["bench", "--tracker", "opencv-nano", "--frames", "2"]) == 2
     assert "time it beside a LoReTrack tracker with --peers opencv-nano" in capsys.readouterr().err
