@@ -19,7 +19,7 @@ Every backend is a callable ``backend(template, search) -> (score_map, size_map,
                    (:func:`check_tracker_backend`): it keeps eager's peak cell (guarded), but its AUC
                    on real video left the 0.5-point bar around eager's for the shipped student in one
                    of three measured loops (+1.07, ``max_size_change`` 1.02 at search factor 4.0) and
-                   for the shipped teacher (-0.93; README, CPU speed section).
+                   for the shipped teacher (-0.93; experiments/bench_results/README.md).
 * ``int8-ort``     ONNX Runtime with dynamic quantisation (``onnxruntime.quantization.quantize_dynamic``:
                    per-channel int8 weights, activations quantised per call from their own range,
                    u8 x s8 integer GEMMs in MLAS, VNNI where the CPU has it). No calibration data.
@@ -582,7 +582,7 @@ def check_tracker_backend(name: Optional[str]) -> str:
     name = check_backend_name(name)
     if name not in TRACKER_BACKENDS:
         raise ValueError(f"backend {name!r} does not ship for tracking: its tracker's success AUC on real video "
-                         f"left the 0.5-point bar around eager's (README, CPU speed); choose one of "
+                         f"left the 0.5-point bar around eager's (experiments/bench_results/README.md); choose one of "
                          f"{', '.join(TRACKER_BACKENDS)} (`loretrack bench --backends {name}` still measures it)")
     return name
 

@@ -158,7 +158,7 @@ class TrackerCore:
             else:
                 if want in INT8_BACKENDS:
                     log.warning("%s: backend %s is built for measurement only: trackers refuse it, because its "
-                                "tracking AUC on real video left the 0.5-point bar around eager's (README, CPU speed)",
+                                "tracking AUC on real video left the 0.5-point bar around eager's (experiments/bench_results/README.md)",
                                 self.name, want)
                 self.backend = create_backend(want, self.net, threads=self.threads)
                 self.backend_diff = diff = max_abs_diff(self.backend(template, search), eager(template, search))

@@ -12,7 +12,7 @@ they hold what an exact resume needs: optimiser, scheduler, AMP scaler, every pr
 the global step and the step inside the epoch, and the resolved config. Samples are a pure function
 of (seed, epoch, index), so resuming replays the same stream.
 
-Rules the trainer enforces (README, "Batch size, learning rate and precision"):
+Rules the trainer enforces (docs/training.md §3, "Batch size, learning rate and precision"):
 
 * ``optim.batch_size`` is per process; the global batch is batch_size x processes. The learning rates
   are used as written (no scaling); a warning names the difference when the global batch is not
