@@ -13,10 +13,11 @@ Stages (everything under ``out``):
    frames x trackers need at those speeds, and each seed's baseline and student get the same number
    of samples in the rest, whatever the machine's speed (a budget below the minimum is announced
    with the time the run will take instead);
-3. with ``--from-scratch``: pre-train the backbone (self-supervised tracking on the training
-   frames) and train the teacher; otherwise the shipped backbone and frozen teacher are used;
-4. for every seed: the baseline (96/48, from the backbone, no distillation) and the student (96/48,
-   from the backbone, QKV-KD + Disc-KD from the teacher), on the same samples;
+3. with ``--from-scratch``: train the teacher (and, for a recipe that starts from a pre-trained
+   backbone rather than the shipped pretrained stem, pre-train that backbone first); otherwise the
+   shipped frozen teacher is used;
+4. for every seed: the baseline (96/48, from the recipe's initialisation, no distillation) and the
+   student (96/48, the same initialisation, QKV-KD + Disc-KD from the teacher), on the same samples;
 5. evaluation of the static box (the floor), the teacher, every student and baseline, and OpenCV's
    NanoTrack (``opencv-nano``, the CPU tracker a user would otherwise run: where LoReTrack stands
    against the field) on every evaluation set, and the comparison reports (floor row, families,
@@ -143,13 +144,22 @@ def stage_config(kind: str, name: str, out_dir: str, train_sets, seed: int, samp
     if kind == "backbone":
         over["model"] = {"search_size": base["teacher"]["search_size"],
                          "template_size": base["teacher"]["template_size"]}
-    else:
+    else:  # None = no init file (the recipe's own start, e.g. a pretrained stem), never the recipe's default file
         over["model"] = {"init": backbone}
     if kind == "student":
         over["teacher"] = {"checkpoint": teacher}
     cfg = load_config(recipe_path(shipped.RECIPES[kind]), [over] + list(extra))
     cfg.pop("_source", None)
     return cfg
+
+
+def recipe_needs_backbone() -> bool:
+    """Whether the shipped student recipe starts from a pre-trained backbone file (``model.init``, the
+    ``mini`` recipe's MAE backbone) rather than from the pretrained stem its network carries."""
+    from .recipes import recipe_path
+    from .train.config import load_config
+    cfg = load_config(recipe_path(shipped.RECIPES["student"]), [{"teacher": {"checkpoint": "unused"}}])
+    return bool(cfg["model"]["init"])
 
 
 def plan_epochs(samples: int, batch: int, per_epoch: int = 2048) -> Tuple[int, int]:
@@ -266,6 +276,8 @@ def plan_budget(budget_s: float, speeds: Dict[str, float], seeds: int, from_scra
     pair_s = train_s
     if from_scratch:
         for kind, share in SCRATCH_SHARES.items():
+            if kind not in speeds:  # a recipe without a backbone to pre-train
+                continue
             s = share * train_s
             plan["samples"][kind] = n_kind = max(MIN_SAMPLES, int(max(0.0, s - STAGE_OVERHEAD_S) * speeds[kind]))
             plan["seconds"][kind] = n_kind / speeds[kind] + STAGE_OVERHEAD_S
@@ -376,16 +388,23 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_
     train_sets = data["train_sets"]
 
     # 2. plan ---------------------------------------------------------------------------------------
+    # the shipped recipe starts student and baseline from its pretrained stem (no backbone file); a
+    # recipe whose stages start from a pre-trained backbone gets the shipped one, or --backbone
+    needs_backbone = recipe_needs_backbone()
+    if backbone:
+        backbone = os.path.abspath(backbone)
+    elif needs_backbone and not from_scratch:
+        backbone = shipped.require("backbone")
     if from_scratch:
-        backbone = teacher = None
+        teacher = None
     else:
-        backbone = os.path.abspath(backbone) if backbone else shipped.require("backbone")
         teacher = os.path.abspath(teacher) if teacher else shipped.require("teacher")
-        for what, path in (("backbone", backbone), ("teacher", teacher)):
-            if not os.path.isfile(path):
-                raise FileNotFoundError(f"--{what} {path}: file not found")
+    for what, path in (("backbone", backbone), ("teacher", teacher)):
+        if path and not os.path.isfile(path):
+            raise FileNotFoundError(f"--{what} {path}: file not found")
     cal_teacher = teacher
-    kinds = (["backbone", "teacher"] if from_scratch else []) + ["baseline", "student"]
+    scratch = ((["backbone"] if needs_backbone and not backbone else []) + ["teacher"]) if from_scratch else []
+    kinds = scratch + ["baseline", "student"]
     plan_file = os.path.join(out, "demo_plan.json")
     if os.path.isfile(plan_file):  # a rerun keeps the first run's plan, so resumed stages agree
         with open(plan_file) as f:
@@ -425,8 +444,7 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_
 
     # 3-4. training ---------------------------------------------------------------------------------
     runs: List[Tuple[str, str, Optional[int]]] = []
-    if from_scratch:
-        runs += [("backbone", "backbone", None), ("teacher", "teacher", None)]
+    runs += [(kind, kind, None) for kind in scratch]
     for s in seeds_list:
         runs += [("baseline", f"baseline-s{s}", s), ("student", f"student-s{s}", s)]
     checkpoints: Dict[str, str] = {}
@@ -438,7 +456,7 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_
             summary["stages"][label] = dict(done, reused=True)
             checkpoints[label] = done["checkpoint"]
             continue
-        if kind == "teacher":
+        if kind == "teacher" and "backbone" in checkpoints:
             backbone = checkpoints["backbone"]
         cfg = stage_config(kind, f"demo-{label}", stage_dir, train_sets, seed if s is None else s,
                            plan["samples"][kind], threads, progress, backbone,
