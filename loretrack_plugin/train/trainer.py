@@ -158,7 +158,7 @@ def build_teacher(section: Mapping, path: Optional[str]) -> TrackerNet:
     """Load the frozen teacher and check that the file is the architecture the config names."""
     if not path:
         raise ConfigError("distillation needs a teacher checkpoint: pass --teacher PATH (or set teacher.checkpoint)")
-    want = NetConfig(**{k: section[k] for k in ARCH_FIELDS})
+    want = NetConfig(**{k: section[k] for k in ARCH_FIELDS if k in section})  # absent: NetConfig's default
     obj = read_checkpoint_file(path)
     sd, kind, meta = extract_state_dict(obj, path)
     if kind == "mae":
