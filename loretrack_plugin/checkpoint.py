@@ -211,11 +211,48 @@ def adapt_state_dict(sd: StateDict, net: TrackerNet, kind: str, notes: List[str]
             msg = f"resized {key.split('.')[-1]} from {g}x{g} to {want}x{want} (bicubic)"
             notes.append(msg)
             log.warning("checkpoint %s", msg)
+    _resample_corr_inputs(sd, cfg, notes)
     t = sd.get("backbone.pos_embed")
     if t is not None and t.dim() == 3 and t.shape[2] == cfg.embed_dim and t.shape[1] != 1 + cfg.pretrain_grid ** 2 \
             and _grid(t.shape[1] - 1) is not None:
         sd["backbone.pos_embed"] = _resize_imagenet_table(t, cfg.pretrain_grid)  # unused in forward
     return sd
+
+
+def _resample_corr_inputs(sd: StateDict, cfg: NetConfig, notes: List[str]) -> None:
+    """Fit the head's correlation inputs (``head_input: tokens+corr``) to another template grid.
+
+    The first conv of each head branch reads the tokens and then one correlation channel per template
+    cell (row-major). A checkpoint of another template size (a 192/96 teacher's weights in a 96/48
+    network) has its correlation weights resampled on the template grid: area-averaged and scaled by
+    the ratio of cell counts, so that a coarse cell that covers k fine cells (whose cosine scores it
+    roughly averages) gets the sum of their weights. The token weights are copied unchanged.
+    """
+    if cfg.head_input != "tokens+corr":
+        return
+    want = cfg.template_feat_size
+    C = cfg.embed_dim
+    done = []
+    for branch in ("ctr", "offset", "size"):
+        key = f"box_head.conv1_{branch}.0.weight"
+        w = sd.get(key)
+        if w is None or w.dim() != 4 or w.shape[1] == cfg.head_in_channels or w.shape[1] <= C:
+            continue
+        g = _grid(w.shape[1] - C)
+        if g is None:
+            continue
+        out, _, kh, kw = w.shape
+        corr = w[:, C:].reshape(out, g, g, kh * kw).permute(0, 3, 1, 2).reshape(out * kh * kw, 1, g, g)
+        corr = torch.nn.functional.interpolate(corr.float(), size=(want, want), mode="area") \
+            if want <= g else torch.nn.functional.interpolate(corr.float(), size=(want, want), mode="nearest")
+        corr = corr * (g * g) / (want * want)
+        corr = corr.reshape(out, kh * kw, want * want).permute(0, 2, 1).reshape(out, want * want, kh, kw)
+        sd[key] = torch.cat([w[:, :C], corr.to(w.dtype)], dim=1)
+        done.append(g)
+    if done:
+        msg = f"resampled the head's correlation inputs from a {done[0]}x{done[0]} to a {want}x{want} template grid"
+        notes.append(msg)
+        log.warning("checkpoint %s", msg)
 
 
 def check_compatible(sd: Mapping[str, torch.Tensor], net: torch.nn.Module, source: str) -> None:

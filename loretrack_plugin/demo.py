@@ -13,11 +13,11 @@ Stages (everything under ``out``):
    frames x trackers need at those speeds, and each seed's baseline and student get the same number
    of samples in the rest, whatever the machine's speed (a budget below the minimum is announced
    with the time the run will take instead);
-3. with ``--from-scratch``: train the teacher (and, for a recipe that starts from a pre-trained
-   backbone rather than the shipped pretrained stem, pre-train that backbone first); otherwise the
-   shipped frozen teacher is used;
-4. for every seed: the baseline (96/48, from the recipe's initialisation, no distillation) and the
-   student (96/48, the same initialisation, QKV-KD + Disc-KD from the teacher), on the same samples;
+3. with ``--from-scratch``: train the backbone (the recipe's first stage: the 192/96 network on the
+   pretrained stem, or an MAE backbone for the linear-patch recipe) and then the teacher from it;
+   otherwise the shipped backbone and frozen teacher are used;
+4. for every seed: the baseline (128/64, from the backbone, no distillation) and the student
+   (128/64, the same initialisation, QKV-KD + Disc-KD from the teacher), on the same samples;
 5. evaluation of the static box (the floor), the teacher, every student and baseline, and OpenCV's
    NanoTrack (``opencv-nano``, the CPU tracker a user would otherwise run: where LoReTrack stands
    against the field) on every evaluation set, and the comparison reports (floor row, families,
@@ -141,9 +141,10 @@ def stage_config(kind: str, name: str, out_dir: str, train_sets, seed: int, samp
         "run": {"output_dir": out_dir, "seed": seed, "save_every": epochs, "save_last": 1, "threads": threads,
                 "progress": progress, "tensorboard": False, "save_every_steps": 50},
     }
-    if kind == "backbone":
-        over["model"] = {"search_size": base["teacher"]["search_size"],
-                         "template_size": base["teacher"]["template_size"]}
+    if kind == "backbone":  # an MAE backbone is pre-trained at the teacher's size; a tracking one at its recipe's
+        if shipped.MODES[kind] == "pretrain":
+            over["model"] = {"search_size": base["teacher"]["search_size"],
+                             "template_size": base["teacher"]["template_size"]}
     else:  # None = no init file (the recipe's own start, e.g. a pretrained stem), never the recipe's default file
         over["model"] = {"init": backbone}
     if kind == "student":
@@ -154,8 +155,8 @@ def stage_config(kind: str, name: str, out_dir: str, train_sets, seed: int, samp
 
 
 def recipe_needs_backbone() -> bool:
-    """Whether the shipped student recipe starts from a pre-trained backbone file (``model.init``, the
-    ``mini`` recipe's MAE backbone) rather than from the pretrained stem its network carries."""
+    """Whether the shipped student recipe starts from a backbone file (``model.init``: the shipped
+    recipes do; a recipe whose student starts from its pretrained stem alone does not)."""
     from .recipes import recipe_path
     from .train.config import load_config
     cfg = load_config(recipe_path(shipped.RECIPES["student"]), [{"teacher": {"checkpoint": "unused"}}])
@@ -345,7 +346,7 @@ def run_stage(kind: str, cfg: dict, stage_dir: str, progress: bool) -> Dict:
 # the demo
 # ------------------------------------------------------------------------------------------------
 def tracker_name(kind: str, seed: Optional[int] = None) -> str:
-    """Evaluation names: ``teacher-192``, ``loretrack-96@s<seed>``, ``baseline-96@s<seed>``."""
+    """Evaluation names: ``teacher-256``, ``loretrack-128@s<seed>``, ``baseline-128@s<seed>``."""
     base = {"teacher": f"teacher-{shipped.TEACHER_SIZE}", "student": f"loretrack-{shipped.STUDENT_SIZE}",
             "baseline": f"baseline-{shipped.STUDENT_SIZE}"}[kind]
     return base if seed is None else f"{base}@s{seed}"
@@ -388,8 +389,8 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_
     train_sets = data["train_sets"]
 
     # 2. plan ---------------------------------------------------------------------------------------
-    # the shipped recipe starts student and baseline from its pretrained stem (no backbone file); a
-    # recipe whose stages start from a pre-trained backbone gets the shipped one, or --backbone
+    # a recipe whose stages start from a backbone file gets the shipped one, or --backbone (one whose
+    # student starts from its pretrained stem alone needs none)
     needs_backbone = recipe_needs_backbone()
     if backbone:
         backbone = os.path.abspath(backbone)
@@ -475,10 +476,12 @@ def run_demo(out: str = "demo_out", minutes: float = 30.0, seeds: int = 3, real_
     factors = (shipped.SEARCH_FACTOR, shipped.TEMPLATE_FACTOR)
     refs = [TrackerRef(ref="static-box", name="static-box")]
     roles = {}
-    entries = [("teacher", None, teacher, "frozen high-resolution teacher (192/96 px)")]
+    hi = f"{shipped.TEACHER_SIZE}/{shipped.TEACHER_SIZE // 2} px"
+    lo = f"{shipped.STUDENT_SIZE}/{shipped.STUDENT_SIZE // 2} px"
+    entries = [("teacher", None, teacher, f"frozen high-resolution teacher ({hi})")]
     for s in seeds_list:
-        entries += [("student", s, checkpoints[f"student-s{s}"], f"LoReTrack student (96/48 px, QKV-KD + Disc-KD), seed {s}"),
-                    ("baseline", s, checkpoints[f"baseline-s{s}"], f"same-resolution baseline (96/48 px, no KD), seed {s}")]
+        entries += [("student", s, checkpoints[f"student-s{s}"], f"LoReTrack student ({lo}, QKV-KD + Disc-KD), seed {s}"),
+                    ("baseline", s, checkpoints[f"baseline-s{s}"], f"same-resolution baseline ({lo}, no KD), seed {s}")]
     for kind, s, ckpt, desc in entries:
         name = tracker_name(kind, s)
         path = write_tracker_file(os.path.join(tracker_dir, f"{name.replace('@', '-')}.yaml"), name, ckpt,

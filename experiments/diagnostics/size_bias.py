@@ -12,7 +12,7 @@ state a drifting loop would have): a network that measures the target predicts t
 whatever the crop (slope 0 of log2(predicted size) against log2(scale)); one that only repeats its
 prior of "the target fills 1/factor of the crop" follows the crop (slope 1), so any bias compounds.
 
-    python experiments/diagnostics/size_bias.py --tracker demo-teacher-192 --root DIR [--root DIR2] [--every 5]
+    python experiments/diagnostics/size_bias.py --tracker demo-teacher-256 --root DIR [--root DIR2] [--every 5]
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ the frame at that fraction of its length and tracked to its end, OTB's temporal-
 and the AUC is the mean over all (sequence, start) runs. The static box (the start box held on
 every frame) is scored on the same runs, as the floor.
 
-    python experiments/diagnostics/size_limit.py --tracker demo-teacher-192 --root DIR \
+    python experiments/diagnostics/size_limit.py --tracker demo-teacher-256 --root DIR \
         [--limits none,1.01,1.02,1.03] [--starts 0,0.25,0.5,0.75] [--json out.json]
 
 Choose a limit on videos no model trained on and that are not an evaluation set (the miniature

@@ -8,7 +8,7 @@ peak cell differs from eager's (a flip), and its error at the top cells. It then
 factors, the share of frames the guard would recompute and the flips it would miss, and how far the
 per-frame error strays from the warm-up estimate ``e``.
 
-    python experiments/diagnostics/tie_window.py --tracker demo-loretrack-96 --root DIR \
+    python experiments/diagnostics/tie_window.py --tracker demo-loretrack-128 --root DIR \
         [--inflate-to loretrack-128] [--backend bf16] [--max-frames 30] [--json out.json]
 
 Choose on videos that are not an evaluation set (real-train), then check on the evaluation set with

@@ -1,7 +1,7 @@
 """Copy the finished runs of the miniature recipe into the package as the shipped models.
 
-    python experiments/mini/ship.py --teacher runs/mini-stem-teacher --student runs/mini-stem-student \
-        --baseline runs/mini-stem-baseline [--eval-json runs/mini-eval.json]
+    python experiments/mini/ship.py --backbone runs/mini-stem-backbone --teacher runs/mini-stem-teacher \
+        --student runs/mini-stem-student --baseline runs/mini-stem-baseline [--eval-json runs/mini-eval.json]
 
 (``--recipe mini --backbone runs/mini-pretrain-mae ...`` ships the runs of the MAE-backbone recipe.)
 
@@ -32,11 +32,14 @@ DESCRIPTIONS = {
         "baseline": "demo baseline: ViT 256/6 at 96/48 px, same samples as demo-loretrack-96, no distillation",
     },
     "mini-stem": {
-        "teacher": "demo teacher: frozen NanoTrack v3 stem + ViT 256/6 at 192/96 px, head reads tokens and the "
-                   "stem's correlation (mini-stem recipe)",
-        "student": "demo LoReTrack: frozen NanoTrack v3 stem + ViT 256/6 at 96/48 px, QKV-KD + Disc-KD from "
-                   "demo-teacher-192 (mini-stem recipe)",
-        "baseline": "demo baseline: the student's network and samples, no distillation (mini-stem recipe)",
+        "backbone": "frozen NanoTrack v3 stem + ViT 256/6 at 192/96 px, blocks and head trained from random "
+                    "weights (mini-stem recipe, stage 1): the initialisation of every later stage",
+        "teacher": "demo teacher: frozen NanoTrack v3 stem + ViT 256/6 at 256/128 px, fine-tuned from demo-backbone; "
+                   "the head reads the tokens and the stem's correlation (mini-stem recipe)",
+        "student": "demo LoReTrack: frozen NanoTrack v3 stem + ViT 256/6 at 128/64 px, from demo-backbone, "
+                   "QKV-KD + Disc-KD from demo-teacher-256 (mini-stem recipe)",
+        "baseline": "demo baseline: the student's network, initialisation and samples, no distillation "
+                    "(mini-stem recipe)",
     },
 }
 
@@ -52,16 +55,22 @@ def sha256(path):
 DATA_VARIABLES = ("LORETRACK_REAL_TRAIN", "LORETRACK_REAL_STILLS", "LORETRACK_REAL_OTB")
 
 
+def data_folders():
+    """{folder: "${VARIABLE}"} for the data folders the environment names (as given, and absolute)."""
+    folders = {}
+    for var in DATA_VARIABLES:
+        value = os.environ.get(var)
+        if value:
+            folders[value.rstrip("/")] = folders[os.path.abspath(value)] = "${%s}" % var
+    return folders
+
+
 def portable(obj, folders=None):
     """``obj`` with every data folder named by ``$LORETRACK_REAL_TRAIN`` / ``$LORETRACK_REAL_OTB``
     (as given, or absolute) written as that variable, so the record names no path of the machine the
-    models were trained on. ``folders``: {path: variable}; default from the environment."""
+    models were trained on. ``folders``: {path: replacement}; default :func:`data_folders`."""
     if folders is None:
-        folders = {}
-        for var in DATA_VARIABLES:
-            value = os.environ.get(var)
-            if value:
-                folders[value.rstrip("/")] = folders[os.path.abspath(value)] = "${%s}" % var
+        folders = data_folders()
     if isinstance(obj, dict):
         return {k: portable(v, folders) for k, v in obj.items()}
     if isinstance(obj, list):
@@ -69,6 +78,17 @@ def portable(obj, folders=None):
     if isinstance(obj, str):
         for path in sorted(folders, key=len, reverse=True):  # the longest first: /a/b before a/b
             obj = obj.replace(path, folders[path])
+    return obj
+
+
+def name_shipped(obj, aliases):
+    """``obj`` with every string that is one of the ``aliases`` files replaced by its ``shipped:<stage>``."""
+    if isinstance(obj, dict):
+        return {k: name_shipped(v, aliases) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [name_shipped(v, aliases) for v in obj]
+    if isinstance(obj, str) and obj in aliases:
+        return aliases[obj]
     return obj
 
 
@@ -109,6 +129,12 @@ def main(argv=None):
                     help="the trackers' size limit per frame, or 'none' [%(default)s]")
     ap.add_argument("--command-log", default=None, help="text file with the commands that made the runs")
     ap.add_argument("--eval-json", default=None, help="evaluation results to store with the record")
+    ap.add_argument("--runs-root", default=None, metavar="DIR",
+                    help="the folder that holds the runs: recorded as 'runs' (so the record names no folder of "
+                         "the training machine)")
+    ap.add_argument("--alias", action="append", default=[], metavar="FILE=STAGE",
+                    help="a checkpoint the runs name that holds the same weights as a shipped stage (e.g. an fp16 "
+                         "copy of the backbone): recorded as shipped:STAGE (repeatable)")
     ap.add_argument("--note", action="append", default=[], metavar="STAGE=TEXT",
                     help="a remark stored with a stage's record (e.g. that its training continues)")
     args = ap.parse_args(argv)
@@ -161,7 +187,21 @@ def main(argv=None):
     if args.eval_json:
         with open(args.eval_json) as f:
             record["evaluation"] = json.load(f)
-    write_json(shipped.PROVENANCE, portable(record))
+    # the runs name their initialisation and teacher by the file they read; where that file is what ships
+    # as a stage, the record says so (shipped:<stage>, as the recipes write it) instead of a local path
+    aliases = {}
+    for stage in stages:
+        if os.path.isfile(getattr(args, stage)):
+            aliases[os.path.abspath(getattr(args, stage))] = f"{shipped.PREFIX}{stage}"
+    for item in args.alias:
+        path, _, stage = item.partition("=")
+        if stage not in shipped.NAMES or not path:
+            sys.exit(f"--alias {item}: expected FILE=STAGE with STAGE one of {', '.join(shipped.NAMES)}")
+        aliases[os.path.abspath(path)] = f"{shipped.PREFIX}{stage}"
+    folders = data_folders()
+    if args.runs_root:
+        folders.update({os.path.abspath(args.runs_root): "runs", args.runs_root.rstrip("/"): "runs"})
+    write_json(shipped.PROVENANCE, portable(name_shipped(record, aliases), folders))
     print(json.dumps(record["files"], indent=2))
 
 

@@ -1,12 +1,13 @@
 """The paper's comparison in miniature, on real footage: distilled student vs same-resolution
 baseline vs teacher, over several seeds.
 
-For each seed, from the same initialisation and the frozen teacher of a miniature recipe
-(``--recipe``: ``mini-stem``, on the pretrained NanoTrack stem, the default; or ``mini``, from the
-shipped MAE backbone ``demo-backbone``), with the shipped teacher unless ``--teacher`` names another:
+For each seed, from the same initialisation (the backbone: ``--backbone``, default the shipped one)
+and the frozen teacher of a miniature recipe (``--recipe``: ``mini-stem``, on the pretrained NanoTrack
+stem, the default; or ``mini``, on linear patches and an MAE backbone), with the shipped teacher
+unless ``--teacher`` names another:
 
-* **baseline** — the 96/48 network fine-tuned without distillation (``mini/baseline``);
-* **student** — the same network distilled with QKV-KD + Disc-KD (``mini/student``);
+* **baseline** — the recipe's student network fine-tuned without distillation (``<recipe>/baseline``);
+* **student** — the same network distilled with QKV-KD + Disc-KD (``<recipe>/student``);
 * optional ablations (``--variants qkv,disc``): the student with only one KD term.
 
 Baseline and students of one seed see the same samples (same seed, factors and jitter; the
@@ -59,7 +60,7 @@ def main(argv=None) -> int:
     ap.add_argument("--variants", default="", help="extra ablations: comma-separated of qkv, disc")
     ap.add_argument("--real-data", default=default_dir("LORETRACK_REAL_TRAIN", "real-train"))
     ap.add_argument("--eval-data", default=default_dir("LORETRACK_REAL_OTB", "real-otb", real_sample_root()))
-    ap.add_argument("--backbone", default=None, help="recipe mini: default the shipped backbone")
+    ap.add_argument("--backbone", default=None, help="the initialisation of every run (default: the shipped backbone)")
     ap.add_argument("--teacher", default=None, help="default: the shipped teacher")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--search-factor", type=float, default=shipped.SEARCH_FACTOR,
@@ -111,8 +112,8 @@ def main(argv=None) -> int:
     for v in variants:
         if v not in VARIANTS:
             sys.exit(f"--variants: unknown variant {v!r} (known: {', '.join(VARIANTS)})")
-    stem = args.recipe == "mini-stem"  # its student and baseline start from the stem, not from a backbone file
-    backbone = None if stem else os.path.abspath(args.backbone) if args.backbone else shipped.require("backbone")
+    stem = args.recipe == "mini-stem"  # a pretrained stem: its untrained correlation is the reference row
+    backbone = os.path.abspath(args.backbone) if args.backbone else shipped.require("backbone")
     teacher = os.path.abspath(args.teacher) if args.teacher else shipped.require("teacher")
     os.environ["LORETRACK_REAL_TRAIN"] = os.path.abspath(args.real_data)
     if stem:
@@ -130,7 +131,7 @@ def main(argv=None) -> int:
         B = base["optim"]["batch_size"]
         epochs = max(1, round(args.samples / 4096))
         per_epoch = max(B, args.samples // epochs // B * B)
-        over = {"name": f"mini-repro-{kind}-s{seed}", "model": {"init": backbone} if backbone else {},
+        over = {"name": f"mini-repro-{kind}-s{seed}", "model": {"init": backbone},
                 "data": {"train": {"samples_per_epoch": per_epoch}},
                 "optim": {"epochs": epochs, "lr_drop_epoch": max(1, round(0.8 * epochs))},
                 "run": {"output_dir": run_dir, "seed": seed, "threads": args.threads, "save_every": epochs}}
@@ -151,6 +152,10 @@ def main(argv=None) -> int:
         return res["checkpoint"]
 
     crops = load_config(recipe_path(f"{args.recipe}/baseline"))["data"]  # every stage of the recipe shares its crops
+    student_cfg = load_config(recipe_path(f"{args.recipe}/student"), [{"teacher": {"checkpoint": "unused"}}])
+    hi = f"{student_cfg['teacher']['search_size']}/{student_cfg['teacher']['template_size']}"
+    lo = f"{student_cfg['model']['search_size']}/{student_cfg['model']['template_size']}"
+    tname = f"teacher-{student_cfg['teacher']['search_size']}"
     if not args.search_factor > 0:
         sys.exit(f"--search-factor: expected a positive number, got {args.search_factor}")
     trained_factor = crops["search"]["factor"]
@@ -161,9 +166,9 @@ def main(argv=None) -> int:
         if stem else []
     peers = [] if args.peers.strip().lower() == "none" else [p.strip() for p in args.peers.split(",") if p.strip()]
     refs += [resolve_tracker(name, threads=args.threads) for name in reference + peers]
-    tpath = write_tracker_file(os.path.join(out, "trackers", "teacher-192.yaml"), "teacher-192", teacher,
-                               *factors, "shipped frozen teacher", "eager", args.threads, **loop_options)
-    refs.append(TrackerRef(ref=tpath, name="teacher-192", checkpoint=teacher, threads=args.threads))
+    tpath = write_tracker_file(os.path.join(out, "trackers", f"{tname}.yaml"), tname, teacher,
+                               *factors, "frozen teacher", "eager", args.threads, **loop_options)
+    refs.append(TrackerRef(ref=tpath, name=tname, checkpoint=teacher, threads=args.threads))
     for seed in seeds:
         for kind in kinds:
             recipe = f"{args.recipe}/baseline" if kind == "baseline" else f"{args.recipe}/student"
@@ -186,7 +191,7 @@ def main(argv=None) -> int:
     rows, table = [], {}
     for label, names in [("static box (floor)", ["static-box"])] + \
             [(f"untrained stem correlation ({n})", [n]) for n in reference] + [(f"CPU peer: {n}", [n]) for n in peers] + \
-            [("teacher 192/96", ["teacher-192"])] + [(LABELS[k] + " 96/48", [f"{k}@s{s}" for s in seeds]) for k in kinds]:
+            [(f"teacher {hi}", [tname])] + [(f"{LABELS[k]} {lo}", [f"{k}@s{s}" for s in seeds]) for k in kinds]:
         vals = [auc[n] for n in names]
         m, sd = mean_std(vals)
         speed = [fps[n] for n in names if fps.get(n) and fps[n] > 0]
@@ -209,7 +214,7 @@ def main(argv=None) -> int:
             + ("frames as they are" if side is None else f"frames scaled down to a longer side of at most {side} px")
             + ".\n\n"
             "| model | AUC mean ± std | per seed | fps |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
-    record = {"recipe": args.recipe, "seeds": seeds, "samples": args.samples, "max_size_change": limit, "max_frame_side": side,
+    record = {"recipe": args.recipe, "backbone": backbone, "seeds": seeds, "samples": args.samples, "max_size_change": limit, "max_frame_side": side,
               "search_factor": factors[0],
               "overrides": list(args.set), "teacher": teacher, "eval_data": args.eval_data,
               "sequences": res.evaluated, "table": table, "gains": gains, "folder": names}

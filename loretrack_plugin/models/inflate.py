@@ -43,6 +43,11 @@ def check_inflatable(src: NetConfig, dst: NetConfig) -> None:
         if b < a or b % a:
             raise ConfigError(f"cannot inflate {name} {a} to {b}: it must be a multiple")
 
+    for field in ("patch_embed", "head_input"):
+        if getattr(src, field) != getattr(dst, field):
+            raise ConfigError(f"cannot inflate {field} {getattr(src, field)!r} into {getattr(dst, field)!r}: "
+                              "source and target must have the same one (the shipped demo models use a pretrained "
+                              "stem; inflate a linear-patch network, e.g. one of the 'mini' recipe)")
     ratio("embed_dim", src.embed_dim, dst.embed_dim)
     ratio("MLP width", src.mlp_hidden, dst.mlp_hidden)
     ratio("head_channels", src.head_channels, dst.head_channels)

@@ -6,8 +6,9 @@ import sys
 
 import pytest
 
+from loretrack_plugin import shipped
 from loretrack_plugin.demo import (EVAL_FRAME_OVERHEAD_MS, EVAL_SET_OVERHEAD_S, compare, count_frames,
-                                   estimate_eval_seconds, plan_budget, plan_epochs, split_real)
+                                   estimate_eval_seconds, plan_budget, plan_epochs, split_real, tracker_name)
 
 
 def test_epoch_planning():
@@ -68,16 +69,17 @@ def _m(**scores):
 
 def test_verdicts():
     key = "success_score"
-    base = {"static-box": {key: 0.10}, "teacher-192": {key: 0.40}}
-    real = dict(base, **{"loretrack-96@s0": {key: 0.30}, "loretrack-96@s1": {key: 0.32},
-                         "baseline-96@s0": {key: 0.25}, "baseline-96@s1": {key: 0.26}})
+    T, S, B = tracker_name("teacher"), tracker_name("student"), tracker_name("baseline")
+    base = {"static-box": {key: 0.10}, T: {key: 0.40}}
+    real = dict(base, **{f"{S}@s0": {key: 0.30}, f"{S}@s1": {key: 0.32},
+                         f"{B}@s0": {key: 0.25}, f"{B}@s1": {key: 0.26}})
     c = compare(real, key)
-    assert c["floor"] == 0.10 and c["student"]["n"] == 2
+    assert c["floor"] == 0.10 and c["student"]["n"] == 2 and c["teacher"] == 0.40
     assert c["gain"]["mean"] == pytest.approx(0.055) and c["verdict"].startswith("a real gain")
-    noisy = dict(base, **{"loretrack-96@s0": {key: 0.30}, "loretrack-96@s1": {key: 0.24},
-                          "baseline-96@s0": {key: 0.25}, "baseline-96@s1": {key: 0.26}})
+    noisy = dict(base, **{f"{S}@s0": {key: 0.30}, f"{S}@s1": {key: 0.24},
+                          f"{B}@s0": {key: 0.25}, f"{B}@s1": {key: 0.26}})
     assert compare(noisy, key)["verdict"] == "within noise"
-    single = dict(base, **{"loretrack-96@s0": {key: 0.30}, "baseline-96@s0": {key: 0.25}})
+    single = dict(base, **{f"{S}@s0": {key: 0.30}, f"{B}@s0": {key: 0.25}})
     assert compare(single, key)["verdict"] == "single run: no spread is known"
     under = dict(real, **{"static-box": {key: 0.28}})
     assert "not tracking" in compare(under, key)["verdict"]
@@ -85,12 +87,15 @@ def test_verdicts():
 
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory):
-    """A tiny backbone and teacher of the recipe's sizes (width 64, 1 block) with random weights."""
+    """A tiny backbone and teacher of the recipe's networks and sizes (the pretrained stem, width 64,
+    1 block) with random weights."""
     from loretrack_plugin import build_net, save_checkpoint
     d = tmp_path_factory.mktemp("demo-models")
     net = dict(embed_dim=64, depth=1, num_heads=4, head_channels=32)
-    save_checkpoint(build_net(192, 96, **net), str(d / "teacher.pth.tar"), epoch=1)
-    save_checkpoint(build_net(96, 48, **net), str(d / "backbone.pth.tar"), epoch=1)
+    stem = dict(patch_embed="nanotrack-v3", head_input="tokens+corr")
+    save_checkpoint(build_net(shipped.TEACHER_SIZE, shipped.TEACHER_SIZE // 2, **net, **stem),
+                    str(d / "teacher.pth.tar"), epoch=1)
+    save_checkpoint(build_net(192, 96, **net, **stem), str(d / "backbone.pth.tar"), epoch=1)
     sets = [f"{sec}.{k}={v}" for sec in ("model", "teacher") for k, v in net.items()]
     return str(d / "backbone.pth.tar"), str(d / "teacher.pth.tar"), sets
 
@@ -120,15 +125,14 @@ def test_tiny_demo_end_to_end(tiny_models, tmp_path):
             assert os.path.isfile(st["checkpoint"]) and st["seed"] == s
         assert summary["stages"][f"student-s{s}"]["samples"] == summary["stages"][f"baseline-s{s}"]["samples"]
     # every tracker the demo evaluates runs the miniature trackers' loop (as the shipped ones do)
-    from loretrack_plugin import shipped
     from loretrack_plugin.trackers import load_spec
     specs = [load_spec(str(p)) for p in sorted((out / "trackers").glob("*.yaml"))]
     assert len(specs) == 5 and all(sp.loop == shipped.LOOP for sp in specs)
     assert all((sp.search_factor, sp.template_factor) == (shipped.SEARCH_FACTOR, shipped.TEMPLATE_FACTOR)
                for sp in specs)
     real = summary["results"]["real-sample"]
-    assert set(real["metrics"]) == {"static-box", "teacher-192", "loretrack-96@s0", "loretrack-96@s1",
-                                    "baseline-96@s0", "baseline-96@s1", "opencv-nano"}
+    assert set(real["metrics"]) == {"static-box", "teacher-256", "loretrack-128@s0", "loretrack-128@s1",
+                                    "baseline-128@s0", "baseline-128@s1", "opencv-nano"}
     # OpenCV's NanoTrack is scored and timed beside the models: where LoReTrack stands against the field
     assert real["metrics"]["opencv-nano"]["speed_fps"] > 0 and (real["comparison"]["peers"]["opencv-nano"]["score"]
                                                             > real["comparison"]["floor"])
@@ -151,7 +155,7 @@ def test_tiny_demo_end_to_end(tiny_models, tmp_path):
 
 
 def test_tiny_demo_from_scratch(tiny_models, tmp_path):
-    """--from-scratch pre-trains the backbone (MAE) and trains the teacher before the pair."""
+    """--from-scratch trains the backbone (192/96 on the stem) and the teacher from it before the pair."""
     _, _, sets = tiny_models
     out = tmp_path / "demo"
     cmd = [sys.executable, "-m", "loretrack_plugin", "demo", "--out", str(out), "--minutes", "0.5", "--seeds", "1",
@@ -164,5 +168,10 @@ def test_tiny_demo_from_scratch(tiny_models, tmp_path):
     summary = json.loads((out / "demo_summary.json").read_text())
     for stage in ("backbone", "teacher", "baseline-s0", "student-s0"):
         assert os.path.isfile(summary["stages"][stage]["checkpoint"])
-    assert summary["stages"]["backbone"]["checkpoint"].endswith("backbone.pth")
+    assert summary["stages"]["backbone"]["checkpoint"].endswith(".pth.tar")
+    from loretrack_plugin.checkpoint import read_checkpoint_file
+    cfg = read_checkpoint_file(summary["stages"]["backbone"]["checkpoint"])["loretrack"]["config"]
+    assert (cfg["search_size"], cfg["patch_embed"]) == (192, "nanotrack-v3")
+    assert read_checkpoint_file(summary["stages"]["teacher"]["checkpoint"])["loretrack"]["config"]["search_size"] \
+        == shipped.TEACHER_SIZE
     assert "single run: no spread is known" in proc.stdout

@@ -70,3 +70,11 @@ def test_sizes_that_cannot_hold_the_source_are_refused(change, word):
     src = _trained_like()
     with pytest.raises(ConfigError, match=word):
         inflate_net(src, src.cfg.replace(**change))
+
+
+def test_a_stem_network_is_not_inflated_into_linear_patches():
+    src = build_net(128, 64, embed_dim=64, depth=1, num_heads=1, head_channels=32, patch_embed="nanotrack-v3",
+                    head_input="tokens+corr")
+    dst = src.cfg.replace(embed_dim=128, depth=2, num_heads=2, head_channels=64, patch_embed="linear", head_input="tokens")
+    with pytest.raises(ConfigError, match="cannot inflate patch_embed 'nanotrack-v3' into 'linear'"):
+        inflate_net(src, dst)

@@ -190,3 +190,29 @@ def test_stem_network_exports_and_equals_eager(backend):
     for seed in (0, 1):
         z, x = B.example_inputs(net.cfg, seed=seed)
         assert B.max_abs_diff(be(z, x), B.EagerBackend(net)(z, x)) < B.EXACT_TOL
+
+
+def test_corr_inputs_follow_the_template_grid_when_loading_another_size(tmp_path):
+    """A 192/96 network's weights run at 96/48: position tables resized and the head's correlation
+    inputs resampled 6x6 -> 3x3 so that a correlation that is constant over each 2x2 block of template
+    cells gives the first head conv exactly the same response."""
+    big = build_net(192, 96, patch_embed="nanotrack-v3", head_input="tokens+corr", **SMALL)
+    path = tmp_path / "big.pth.tar"
+    save_checkpoint(big, path)
+    small = build_net_from_checkpoint(str(path), search_size=96, template_size=48)
+    assert small.cfg.template_feat_size == 3
+    w_big = big.box_head.conv1_ctr[0].weight.detach()
+    w_small = small.box_head.conv1_ctr[0].weight.detach()
+    assert w_small.shape == (w_big.shape[0], 64 + 9, 3, 3)
+    torch.testing.assert_close(w_small[:, :64], w_big[:, :64])  # token inputs copied unchanged
+    coarse = torch.randn(1, 64 + 9, 6, 6)
+    fine_corr = coarse[:, 64:].view(1, 3, 3, 6, 6).repeat_interleave(2, 1).repeat_interleave(2, 2)
+    fine = torch.cat([coarse[:, :64], fine_corr.reshape(1, 36, 6, 6)], dim=1)
+    conv = torch.nn.functional.conv2d
+    torch.testing.assert_close(conv(coarse, w_small, padding=1), conv(fine, w_big, padding=1), rtol=1e-4, atol=1e-4)
+    # and back up: 3x3 -> 6x6 spreads each coarse weight over its four cells (same response again)
+    path_small = tmp_path / "small.pth.tar"
+    save_checkpoint(small, path_small)
+    up = build_net_from_checkpoint(str(path_small), search_size=192, template_size=96)
+    torch.testing.assert_close(conv(fine, up.box_head.conv1_ctr[0].weight.detach(), padding=1),
+                               conv(coarse, w_small, padding=1), rtol=1e-4, atol=1e-4)

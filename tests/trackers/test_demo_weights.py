@@ -46,14 +46,22 @@ def test_shipped_files_are_listed_intact_and_have_provenance():
 
 
 def test_backbone_initialises_teacher_and_student_sizes():
-    for size in (192, 96):
-        cfg = NetConfig(search_size=size, template_size=size // 2, embed_dim=256, depth=6, num_heads=4,
-                        head_channels=64)
-        net = TrackerNet(cfg)
+    """The shipped backbone (a 192/96 network on the stem) starts the teacher and the student at their
+    own sizes: position tables resized, the head's correlation inputs resampled, nothing left out."""
+    from loretrack_plugin.train.config import net_kwargs
+    from loretrack_plugin.recipes import recipe_path
+    from loretrack_plugin.train.config import load_config
+    for stage in ("teacher", "student"):
+        model = load_config(recipe_path(shipped.RECIPES[stage]), [{"teacher": {"checkpoint": "unused"}}])["model"]
+        net = TrackerNet(NetConfig(**net_kwargs(model)))
+        before = {k: v.clone() for k, v in net.state_dict().items()}
         rep = load_checkpoint(net, shipped.require("backbone"))
-        assert rep.kind == "mae"
+        size = model["search_size"]
         assert net.backbone.pos_embed_x.shape[1] == (size // 16) ** 2
-        assert torch.isfinite(net.backbone.blocks[0].attn.qkv.weight).all()
+        assert any("correlation inputs" in n for n in rep.notes) and any("pos_embed_x" in n for n in rep.notes)
+        changed = [k for k, v in net.state_dict().items() if v.is_floating_point() and not torch.equal(v, before[k])]
+        assert any(k.startswith("backbone.blocks.") for k in changed) and any(k.startswith("box_head.") for k in changed)
+        assert all(torch.isfinite(v).all() for v in net.state_dict().values() if v.is_floating_point())
 
 
 @pytest.mark.parametrize("name", _shipped_trackers())
@@ -88,3 +96,18 @@ def test_provenance_names_no_folder_of_the_training_machine():
                 walk(v)
     walk(_record())
     assert roots and all(r.startswith("${") for r in roots), roots
+
+
+def test_provenance_names_shipped_files_by_their_stage():
+    """A run's initialisation or teacher that is what ships as a stage is recorded as shipped:<stage>."""
+    from tests.conftest import load_script
+    ship = load_script("experiments/mini/ship.py")
+    rec = {"model": {"init": "/x/backbone.pth.tar"}, "teacher": {"checkpoint": "/x/t.pth.tar"}, "other": "/x/t.pth"}
+    assert ship.name_shipped(rec, {"/x/backbone.pth.tar": "shipped:backbone", "/x/t.pth.tar": "shipped:teacher"}) == \
+        {"model": {"init": "shipped:backbone"}, "teacher": {"checkpoint": "shipped:teacher"}, "other": "/x/t.pth"}
+    # the shipped record itself: every file a run read is a shipped stage or a data folder
+    inits = {r["config"]["model"]["init"] for r in _record()["runs"].values() if r["config"]["model"].get("init")}
+    assert inits == {"shipped:backbone"}
+    teachers = {r["config"]["teacher"]["checkpoint"] for r in _record()["runs"].values()
+                if r["config"].get("teacher", {}).get("checkpoint")}
+    assert teachers <= {"shipped:teacher"}

@@ -25,7 +25,7 @@ def net():
 
 
 def shipped_trained_tracker():
-    """The shipped distilled student (``demo-loretrack-96``): trained weights inside the package."""
+    """The shipped distilled student (``demo-loretrack-128``): trained weights inside the package."""
     from loretrack_plugin import shipped
     from loretrack_plugin.trackers import get_spec
     spec = get_spec(shipped.NAMES["student"])

@@ -45,4 +45,4 @@ def test_bad_arguments_are_named():
     for bad in ("1", "-0.1", "x"):
         with pytest.raises(ValueError, match="--starts"):
             mod.parse_starts(bad)
-    assert mod.main(["--tracker", "demo-teacher-192", "--root", "/no/such/folder"]) == 2
+    assert mod.main(["--tracker", "demo-teacher-256", "--root", "/no/such/folder"]) == 2

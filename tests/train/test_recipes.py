@@ -60,8 +60,8 @@ def test_shipped_prefix_and_missing_weights(tmp_path, monkeypatch):
     monkeypatch.setattr(shipped, "WEIGHTS_DIR", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="shipped teacher weights not found"):
         shipped.resolve("shipped:teacher")
-    (tmp_path / "demo-teacher-192.pth.tar").write_bytes(b"x")
-    assert shipped.resolve("shipped:teacher") == str(tmp_path / "demo-teacher-192.pth.tar")
+    (tmp_path / f"{shipped.NAMES['teacher']}.pth.tar").write_bytes(b"x")
+    assert shipped.resolve("shipped:teacher") == str(tmp_path / f"{shipped.NAMES['teacher']}.pth.tar")
     with pytest.raises(ValueError, match="unknown stage"):
         shipped.weights_path("nope")
 
@@ -80,15 +80,22 @@ def test_real_data_appends_folders(tmp_path):
 
 
 def test_stem_recipes_keep_the_paper_structure_on_the_pretrained_stem():
-    t, s, b = _cfg("mini-stem/teacher"), _cfg("mini-stem/student", {"teacher": {"checkpoint": "t.pth"}}), \
-        _cfg("mini-stem/baseline")
-    assert (t["model"]["search_size"], s["model"]["search_size"], b["model"]["search_size"]) == (192, 96, 96)
-    for c in (t, s, b):
+    k, t = _cfg("mini-stem/backbone"), _cfg("mini-stem/teacher", {"model": {"init": "b.pth"}})
+    s = _cfg("mini-stem/student", {"teacher": {"checkpoint": "t.pth"}, "model": {"init": "b.pth"}})
+    b = _cfg("mini-stem/baseline", {"model": {"init": "b.pth"}})
+    sizes = [(c["model"]["search_size"], c["model"]["template_size"]) for c in (k, t, s, b)]
+    assert sizes == [(192, 96), (256, 128), (128, 64), (128, 64)]  # the teacher at twice the student's size
+    for c in (k, t, s, b):
         assert c["model"]["patch_embed"] == "nanotrack-v3" and c["model"]["head_input"] == "tokens+corr"
         assert c["model"]["stem_init"] == "pretrained" and c["model"]["freeze_stem"] is True
-        assert c["model"]["init"] is None  # the blocks start from random weights, the same ones for every seed
-    assert s["teacher"]["patch_embed"] == t["model"]["patch_embed"] and s["teacher"]["search_size"] == 192
+    # the backbone's blocks start from random weights; every later stage from the backbone
+    assert k["model"]["init"] is None and k["optim"]["backbone_lr_mult"] == 1.0
+    assert all(c["model"]["init"] == "b.pth" and c["optim"]["backbone_lr_mult"] < 1 for c in (t, s, b))
+    assert (s["teacher"]["search_size"], s["teacher"]["template_size"]) == (256, 128)
+    assert s["teacher"]["patch_embed"] == t["model"]["patch_embed"]
     assert s["data"] == b["data"] and s["optim"] == b["optim"]
+    # the defaults name the shipped files
+    assert _cfg("mini-stem/baseline")["model"]["init"] == "shipped:backbone"
 
 
 def test_stem_training_loads_the_pretrained_stem_and_keeps_it_frozen(tmp_path):
@@ -99,7 +106,7 @@ def test_stem_training_loads_the_pretrained_stem_and_keeps_it_frozen(tmp_path):
     root = str(tmp_path / "otb")
     make_dataset("otb", root, sequences=2, frames=24, seed=2, image_size=(160, 120))
     small = {"embed_dim": 64, "depth": 1, "num_heads": 4, "head_channels": 32}
-    over = {"model": small,
+    over = {"model": dict(small, init=None),
             "data": {"train": {"datasets": [{"type": "otb", "root": root}], "samples_per_epoch": 16},
                      "val": {"datasets": []}, "num_workers": 0},
             "optim": {"epochs": 1, "batch_size": 8},
