@@ -4,7 +4,9 @@ trained model (what training on top of the stem adds).
 Reserved names, resolved before any tracker file, like the OpenCV peers (:mod:`.opencv_peers`):
 
 * ``stem-xcorr-nanotrack-v3``: NanoTrack v3's MobileNetV3 stem, the one the miniature recipe builds on;
-* ``stem-xcorr-mobilenetv2``: MobileNetV2's ImageNet ``features[:14]``.
+* ``stem-xcorr-mobilenetv2``: MobileNetV2's ImageNet ``features[:14]``;
+* ``stem-xcorr-nanotrack-v3-half``: the NanoTrack stem on 63/127 px crops, half the pixel density, that
+  of a 128/64 px student: what the stem's features alone carry at the student's resolution.
 
 Both run :class:`loretrack_plugin.tracking.stem_xcorr.StemCorrelationTracker` (SiamFC's recipe on the
 stem's features, no training) with the stem weights that ship with the package; ``threads`` sets
@@ -31,6 +33,8 @@ class ReferenceSpec:
     stem: str
     description: str
     threads: Optional[int] = None
+    exemplar: int = 127
+    instance: int = 255
     checkpoint = None
     deterministic = True
     network = None
@@ -53,6 +57,9 @@ REFERENCES: Dict[str, ReferenceSpec] = {s.name: s for s in (
                   "untrained cross-correlation of NanoTrack v3's MobileNetV3 stem (SiamFC recipe, 127/255 px)"),
     ReferenceSpec(PREFIX + "mobilenetv2", "mobilenetv2",
                   "untrained cross-correlation of MobileNetV2 ImageNet features[:14] (SiamFC recipe, 127/255 px)"),
+    ReferenceSpec(PREFIX + "nanotrack-v3-half", "nanotrack-v3",
+                  "untrained cross-correlation of NanoTrack v3's MobileNetV3 stem at half scale (SiamFC recipe, "
+                  "63/127 px: a 128/64 px student's pixel density)", exemplar=63, instance=127),
 )}
 
 
@@ -66,7 +73,8 @@ class StemReference(StemCorrelationTracker):
     def __init__(self, spec: ReferenceSpec, threads: Optional[int] = None):
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             raise ValueError(f"threads: expected a positive integer or None, got {threads!r}")
-        super().__init__(spec.stem, threads=threads if threads is not None else spec.threads)
+        super().__init__(spec.stem, threads=threads if threads is not None else spec.threads,
+                         exemplar=spec.exemplar, instance=spec.instance)
         self.spec, self.name = spec, spec.name
 
     @property
@@ -76,7 +84,8 @@ class StemReference(StemCorrelationTracker):
     def describe(self) -> Dict[str, object]:
         """What ``tracker_info.json`` and the bench record about it."""
         import torch
-        return {"family": FAMILY, "reference_stem": self.spec.stem, "threads_requested": self.threads,
+        return {"family": FAMILY, "reference_stem": self.spec.stem, "crops": [self.exemplar, self.instance],
+                "threads_requested": self.threads,
                 "torch_threads": torch.get_num_threads()}
 
 

@@ -15,7 +15,7 @@ students' crops are the teacher's, down-sampled) for the same number of steps, s
 is the distillation alone. Training data: the real videos of ``--real-data`` (default
 ``$LORETRACK_REAL_TRAIN``; the recipe's six validation videos are
 left out). Evaluation: the static box, the untrained correlation of the recipe's stem (the reference: what training
-adds; ``mini-stem`` only), OpenCV's NanoTrack (the CPU peer), the teacher and every run on
+adds; ``mini-stem`` only; also at half the pixel density where that reference exists), OpenCV's NanoTrack (the CPU peer), the teacher and every run on
 ``--eval-data`` (default ``$LORETRACK_REAL_OTB``, else the real sample shipped with the package), none
 of which any model trained on. The table gives mean ± sample std over seeds and the
 gain with its spread (:mod:`loretrack_plugin.report.seeds`).
@@ -96,6 +96,7 @@ def main(argv=None) -> int:
 
     from loretrack_plugin.trackers import write_tracker_file
     from loretrack_plugin.evaluation import TrackerRef, evaluate, resolve_tracker
+    from loretrack_plugin.trackers.stem_reference import REFERENCES
     from loretrack_plugin.recipes import recipe_path
     from loretrack_plugin.report.seeds import gain_with_spread, mean_std
     from loretrack_plugin.train.config import load_config
@@ -164,6 +165,8 @@ def main(argv=None) -> int:
     refs = [TrackerRef(ref="static-box", name="static-box")]
     reference = ["stem-xcorr-" + load_config(recipe_path(f"{args.recipe}/baseline"))["model"]["patch_embed"]] \
         if stem else []
+    # and, where it exists, the same correlation at half the pixel density (a 128/64 student's)
+    reference += [r + "-half" for r in reference if r + "-half" in REFERENCES]
     peers = [] if args.peers.strip().lower() == "none" else [p.strip() for p in args.peers.split(",") if p.strip()]
     refs += [resolve_tracker(name, threads=args.threads) for name in reference + peers]
     tpath = write_tracker_file(os.path.join(out, "trackers", f"{tname}.yaml"), tname, teacher,

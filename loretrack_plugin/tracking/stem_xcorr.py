@@ -13,6 +13,8 @@ The recipe, per frame:
   outside the frame, crops are padded with the first frame's mean colour;
 * stride-16 features: 8x8 for the template, 16x16 for the search crop, correlated to 9x9, upsampled
   16x (bicubic) to 144x144;
+* ``exemplar``/``instance`` change the two crop sizes (127/255 by default); 63/127 shows the stem at the
+  pixel density of a 128/64 px LoReTrack student (4x4 and 8x8 features, a 5x5 map);
 * the two side scales' maps are multiplied by ``scale_penalty``; the best map is shifted to a minimum
   of 0, scaled to sum 1, and mixed with a Hann window (``window_influence``);
 * the peak's offset from the map's centre, in search-crop pixels, moves the box; its size follows the
@@ -53,16 +55,24 @@ class StemCorrelationTracker:
 
     def __init__(self, stem: str = "nanotrack-v3", upsample: int = 16, window_influence: float = 0.176,
                  scale_step: float = 1.0375, scale_penalty: float = 0.9745, scale_lr: float = 0.59,
-                 threads: Optional[int] = None, weights: Optional[str] = None):
+                 threads: Optional[int] = None, weights: Optional[str] = None,
+                 exemplar: int = EXEMPLAR, instance: int = INSTANCE):
         if stem not in STEMS:
             raise ValueError(f"stem={stem!r}: expected one of {sorted(STEMS)}")
+        for name, v in (("exemplar", exemplar), ("instance", instance)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < STRIDE:
+                raise ValueError(f"{name}: expected an integer crop size of at least {STRIDE} px, got {v!r}")
+        if instance <= exemplar:
+            raise ValueError(f"instance: the search crop ({instance} px) must be larger than the template crop "
+                             f"(exemplar={exemplar} px)")
+        self.exemplar, self.instance = exemplar, instance
         self.stem = ConvStem(stem, embed_dim=8).eval()
         load_pretrained_stem(self.stem, weights)
         self.threads = threads
         self.upsample, self.window_influence = int(upsample), float(window_influence)
         self.scales = scale_step ** np.array([-1.0, 0.0, 1.0])
         self.scale_penalty, self.scale_lr = float(scale_penalty), float(scale_lr)
-        grid = (INSTANCE // STRIDE + 1) - (EXEMPLAR // STRIDE + 1) + 1
+        grid = (instance // STRIDE + 1) - (exemplar // STRIDE + 1) + 1
         size = grid * self.upsample
         hann = np.outer(np.hanning(size), np.hanning(size))
         self.window = hann / hann.sum()
@@ -83,15 +93,15 @@ class StemCorrelationTracker:
         self.fill = image.reshape(-1, image.shape[2]).mean(0)
         p = (w + h) / 2
         self.z_side = math.sqrt((w + p) * (h + p))
-        self.x_side = self.z_side * INSTANCE / EXEMPLAR
-        self.kernel = self._features([crop_around(image, self.center, self.z_side, EXEMPLAR, self.fill)])
+        self.x_side = self.z_side * self.instance / self.exemplar
+        self.kernel = self._features([crop_around(image, self.center, self.z_side, self.exemplar, self.fill)])
 
     def update(self, frame) -> Tuple[Tuple[float, float, float, float], float]:
         if self.kernel is None:
             raise RuntimeError("update() before init()")
         image = to_rgb_uint8(frame)
         sides = self.x_side * self.scales
-        feats = self._features([crop_around(image, self.center, s, INSTANCE, self.fill) for s in sides])
+        feats = self._features([crop_around(image, self.center, s, self.instance, self.fill) for s in sides])
         maps = F.conv2d(feats, self.kernel).squeeze(1).numpy()
         size = self.window.shape[0]
         up = np.stack([cv2.resize(m, (size, size), interpolation=cv2.INTER_CUBIC) for m in maps])
@@ -103,7 +113,7 @@ class StemCorrelationTracker:
         resp = (1 - self.window_influence) * resp + self.window_influence * self.window
         iy, ix = np.unravel_index(int(np.argmax(resp)), resp.shape)
         shift = (np.array([ix, iy]) - (size - 1) / 2) * STRIDE / self.upsample  # search-crop pixels
-        self.center = self.center + shift * sides[best] / INSTANCE
+        self.center = self.center + shift * sides[best] / self.instance
         rate = (1 - self.scale_lr) + self.scale_lr * self.scales[best]
         self.size, self.z_side, self.x_side = self.size * rate, self.z_side * rate, self.x_side * rate
         H, W = image.shape[:2]

@@ -40,3 +40,25 @@ def test_reference_refuses_what_does_not_apply():
         make_tracker("stem-xcorr-nanotrack-v3", backend="bf16")
     with pytest.raises(ValueError, match="threads: expected a positive integer"):
         make_tracker("stem-xcorr-nanotrack-v3", threads=0)
+
+
+def test_half_scale_reference_correlates_the_student_sized_grids():
+    frames, anno = load_otb_sequence(os.path.join(SAMPLE, "Biker"))
+    full, half = make_tracker("stem-xcorr-nanotrack-v3", threads=1), make_tracker("stem-xcorr-nanotrack-v3-half", threads=1)
+    assert half.describe()["crops"] == [63, 127] and full.describe()["crops"] == [127, 255]
+    for core, grid, side in ((full, 8, 9), (half, 4, 5)):
+        core.init(read_rgb(frames[0]), anno[0])
+        assert tuple(core.kernel.shape[-2:]) == (grid, grid)  # the template's stride-16 features
+        assert core.window.shape == (side * 16, side * 16)  # the correlation map, upsampled 16x
+        # the search crop spans the same part of the frame at both scales: only its pixels differ
+        assert core.x_side == pytest.approx(core.z_side * 255 / 127, rel=0.01)
+        box, score = core.update(read_rgb(frames[1]))
+        assert np.isfinite(box).all() and np.isfinite(score)
+
+
+def test_crop_sizes_are_checked():
+    from loretrack_plugin.tracking.stem_xcorr import StemCorrelationTracker
+    with pytest.raises(ValueError, match="instance: the search crop"):
+        StemCorrelationTracker(exemplar=127, instance=127)
+    with pytest.raises(ValueError, match="exemplar: expected an integer crop size"):
+        StemCorrelationTracker(exemplar=8)
