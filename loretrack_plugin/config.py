@@ -56,6 +56,10 @@ class NetConfig:
         head_input: what the centre head reads: ``tokens`` (the official: the final search tokens) or
             ``tokens+corr`` (those plus the stem's template-search correlation, one channel per
             template cell; needs a convolutional stem).
+        stem_zoom: a convolutional stem sees its input up-sampled this many times (bilinear) and its map
+            is average-pooled back by the same factor, so the token grid stays ``size / 16``. At 2, a
+            128 px crop reaches the stem at the pixel scale of a 256 px crop (what its weights were
+            trained at) for about four times the stem's cost; 1 (the default) feeds the crop as it is.
     """
 
     search_size: int = 256
@@ -67,6 +71,7 @@ class NetConfig:
     head_channels: int = 256
     patch_embed: str = "linear"
     head_input: str = "tokens"
+    stem_zoom: int = 1
     # not architecture: the weights do not depend on them (see ARCH_FIELDS)
     drop_path_rate: float = field(default=0.0, metadata={"arch": False})
     ce_loc: Tuple[int, ...] = field(default_factory=tuple, metadata={"arch": False})
@@ -93,6 +98,10 @@ class NetConfig:
             raise ConfigError(f"head_input={self.head_input!r}: expected one of {list(HEAD_INPUTS)}")
         if self.head_input == "tokens+corr" and self.patch_embed == "linear":
             raise ConfigError("head_input='tokens+corr' needs a convolutional stem (patch_embed), not 'linear'")
+        if isinstance(self.stem_zoom, bool) or not isinstance(self.stem_zoom, int) or not 1 <= self.stem_zoom <= 4:
+            raise ConfigError(f"stem_zoom={self.stem_zoom!r} must be an integer from 1 to 4")
+        if self.stem_zoom > 1 and self.patch_embed == "linear":
+            raise ConfigError("stem_zoom > 1 needs a convolutional stem (patch_embed), not 'linear'")
         bad = [i for i in self.ce_loc if not 0 <= i < self.depth]
         if bad:
             raise ConfigError(f"ce_loc {bad} outside 0..{self.depth - 1}")

@@ -6,7 +6,9 @@ Reserved names, resolved before any tracker file, like the OpenCV peers (:mod:`.
 * ``stem-xcorr-nanotrack-v3``: NanoTrack v3's MobileNetV3 stem, the one the miniature recipe builds on;
 * ``stem-xcorr-mobilenetv2``: MobileNetV2's ImageNet ``features[:14]``;
 * ``stem-xcorr-nanotrack-v3-half``: the NanoTrack stem on 63/127 px crops, half the pixel density, that
-  of a 128/64 px student: what the stem's features alone carry at the student's resolution.
+  of a 128/64 px student: what the stem's features alone carry at the student's resolution;
+* ``stem-xcorr-nanotrack-v3-half-zoom2``: the same 63/127 px crops up-sampled 2x before the stem and its
+  map pooled back (a network's ``stem_zoom: 2``): the student's pixels at the stem's trained scale.
 
 Both run :class:`loretrack_plugin.tracking.stem_xcorr.StemCorrelationTracker` (SiamFC's recipe on the
 stem's features, no training) with the stem weights that ship with the package; ``threads`` sets
@@ -35,6 +37,7 @@ class ReferenceSpec:
     threads: Optional[int] = None
     exemplar: int = 127
     instance: int = 255
+    zoom: int = 1
     checkpoint = None
     deterministic = True
     network = None
@@ -60,6 +63,10 @@ REFERENCES: Dict[str, ReferenceSpec] = {s.name: s for s in (
     ReferenceSpec(PREFIX + "nanotrack-v3-half", "nanotrack-v3",
                   "untrained cross-correlation of NanoTrack v3's MobileNetV3 stem at half scale (SiamFC recipe, "
                   "63/127 px: a 128/64 px student's pixel density)", exemplar=63, instance=127),
+    ReferenceSpec(PREFIX + "nanotrack-v3-half-zoom2", "nanotrack-v3",
+                  "untrained cross-correlation of NanoTrack v3's MobileNetV3 stem on 63/127 px crops up-sampled 2x "
+                  "before the stem, its map pooled back (SiamFC recipe; a stem_zoom 2 student's view)",
+                  exemplar=63, instance=127, zoom=2),
 )}
 
 
@@ -74,7 +81,7 @@ class StemReference(StemCorrelationTracker):
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             raise ValueError(f"threads: expected a positive integer or None, got {threads!r}")
         super().__init__(spec.stem, threads=threads if threads is not None else spec.threads,
-                         exemplar=spec.exemplar, instance=spec.instance)
+                         exemplar=spec.exemplar, instance=spec.instance, zoom=spec.zoom)
         self.spec, self.name = spec, spec.name
 
     @property
@@ -85,6 +92,7 @@ class StemReference(StemCorrelationTracker):
         """What ``tracker_info.json`` and the bench record about it."""
         import torch
         return {"family": FAMILY, "reference_stem": self.spec.stem, "crops": [self.exemplar, self.instance],
+                "zoom": self.zoom,
                 "threads_requested": self.threads,
                 "torch_threads": torch.get_num_threads()}
 

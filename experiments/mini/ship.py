@@ -32,16 +32,28 @@ DESCRIPTIONS = {
         "baseline": "demo baseline: ViT 256/6 at 96/48 px, same samples as demo-loretrack-96, no distillation",
     },
     "mini-stem": {
-        "backbone": "frozen NanoTrack v3 stem + ViT 256/6 at 192/96 px, blocks and head trained from random "
+        "backbone": "{stem} + ViT 256/6 at 192/96 px, blocks and head trained from random "
                     "weights (mini-stem recipe, stage 1): the initialisation of every later stage",
-        "teacher": "demo teacher: frozen NanoTrack v3 stem + ViT 256/6 at 256/128 px, fine-tuned from demo-backbone; "
+        "teacher": "demo teacher: {stem} + ViT 256/6 at 256/128 px, fine-tuned from demo-backbone; "
                    "the head reads the tokens and the stem's correlation (mini-stem recipe)",
-        "student": "demo LoReTrack: frozen NanoTrack v3 stem + ViT 256/6 at 128/64 px, from demo-backbone, "
+        "student": "demo LoReTrack: {stem} + ViT 256/6 at 128/64 px, from demo-backbone, "
                    "QKV-KD + Disc-KD from demo-teacher-256 (mini-stem recipe)",
-        "baseline": "demo baseline: the student's network, initialisation and samples, no distillation "
-                    "(mini-stem recipe)",
+        "baseline": "demo baseline: {stem} + ViT 256/6 at 128/64 px, the student's network, initialisation "
+                    "and samples, no distillation (mini-stem recipe)",
     },
 }
+
+
+STEM_NAMES = {"nanotrack-v3": "NanoTrack v3 stem", "mobilenetv2": "MobileNetV2 stem"}
+
+
+def stem_phrase(model) -> str:
+    """How a run's ``model`` section treats its convolutional stem, for the tracker's description:
+    ``frozen NanoTrack v3 stem``, ``trained NanoTrack v3 stem (input zoomed 2x)``."""
+    name = STEM_NAMES.get(model.get("patch_embed"), str(model.get("patch_embed")))
+    text = ("frozen " if model.get("freeze_stem", True) else "trained ") + name
+    zoom = int(model.get("stem_zoom") or 1)
+    return text + (f" (input zoomed {zoom}x)" if zoom > 1 else "")
 
 
 def sha256(path):
@@ -180,8 +192,9 @@ def main(argv=None):
         if stage in notes:
             record["runs"][name]["note"] = notes[stage]
         if stage != "backbone":
+            description = DESCRIPTIONS[args.recipe][stage].format(stem=stem_phrase(rec.get("config", {}).get("model", {})))
             write_tracker_file(os.path.join(os.path.dirname(shipped.WEIGHTS_DIR), f"{name}.yaml"), name, path,
-                               args.search_factor, shipped.TEMPLATE_FACTOR, DESCRIPTIONS[args.recipe][stage],
+                               args.search_factor, shipped.TEMPLATE_FACTOR, description,
                                relative=True, **loop,
                                header="# shipped miniature model; provenance in weights/demo_weights.json\n")
     if args.eval_json:

@@ -36,7 +36,7 @@ def add_arguments(p):
     p.add_argument("--peers", default="opencv-nano",
                    help="comma-separated OpenCV trackers (opencv-nano, opencv-mil, opencv-csrt, opencv-kcf) or "
                         "untrained stem references (stem-xcorr-nanotrack-v3, stem-xcorr-nanotrack-v3-half, "
-                        "stem-xcorr-mobilenetv2) timed in the same run on the same frames, each as its own block "
+                        "stem-xcorr-nanotrack-v3-half-zoom2, stem-xcorr-mobilenetv2) timed in the same run on the same frames, each as its own block "
                         "of the rotation, for an honest "
                         "speed ratio; '' or 'none' for none [%(default)s]")
     p.add_argument("--frames", type=int, default=30, help="timed frames per repetition [%(default)s]")

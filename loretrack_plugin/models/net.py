@@ -62,7 +62,7 @@ def build_net(search_size: int = 256, template_size: Optional[int] = None, *, em
               depth: int = 12, num_heads: int = 12, mlp_ratio: float = 4.0, head_channels: int = 256,
               drop_path_rate: float = 0.0, ce_loc: Sequence[int] = (), ce_keep_ratio: float = 0.7,
               pretrain_img_size: int = 224, patch_embed: str = "linear", head_input: str = "tokens",
-              config: Optional[NetConfig] = None) -> TrackerNet:
+              stem_zoom: int = 1, config: Optional[NetConfig] = None) -> TrackerNet:
     """Build the tracker network in eval mode (ViT-B/16 + center head by default).
 
     ``template_size`` defaults to ``search_size // 2``. Pass ``config`` to build from a
@@ -75,5 +75,5 @@ def build_net(search_size: int = 256, template_size: Optional[int] = None, *, em
                              mlp_ratio=mlp_ratio, head_channels=head_channels, drop_path_rate=drop_path_rate,
                              ce_loc=tuple(ce_loc), ce_keep_ratio=ce_keep_ratio,
                              pretrain_img_size=pretrain_img_size, patch_embed=patch_embed,
-                             head_input=head_input)
+                             head_input=head_input, stem_zoom=stem_zoom)
     return TrackerNet(config).eval()

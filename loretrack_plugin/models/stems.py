@@ -148,15 +148,17 @@ class ConvStem(nn.Module):
     """A pretrained stem + 1x1 projection: (B, 3, S, S) ImageNet-normalised RGB -> (B, (S/16)^2, embed_dim).
 
     ``features(x)`` gives the stem's own map (B, 96, S/16, S/16) for the correlation that
-    ``head_input: tokens+corr`` feeds the head.
+    ``head_input: tokens+corr`` feeds the head. ``zoom`` > 1 up-samples the input that many times
+    (bilinear) before the stem and average-pools the map back, so the grid stays S/16 while the stem
+    works at the pixel scale its weights were trained at (``NetConfig.stem_zoom``).
     """
 
-    def __init__(self, name: str, embed_dim: int):
+    def __init__(self, name: str, embed_dim: int, zoom: int = 1):
         super().__init__()
         if name not in STEMS:
             raise ValueError(f"unknown stem {name!r}: expected one of {sorted(STEMS)}")
         spec = STEMS[name]
-        self.name, self.input_space, self.frozen = name, spec.input_space, False
+        self.name, self.input_space, self.frozen, self.zoom = name, spec.input_space, False, int(zoom)
         self.stem = nn.Module()
         self.stem.features = spec.build()
         self.proj = nn.Conv2d(spec.channels, embed_dim, 1)
@@ -182,12 +184,19 @@ class ConvStem(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         if self.input_space == "bgr255":
             x = (x * self.in_scale + self.in_shift).flip(1)
+        if self.zoom > 1:
+            size = (x.shape[-2] * self.zoom, x.shape[-1] * self.zoom)
+            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
         # depthwise convolutions run about twice as fast channels-last on CPU (oneDNN)
         x = x.contiguous(memory_format=torch.channels_last)
         if self.frozen:
             with torch.no_grad():
-                return self.stem.features(x).contiguous()
-        return self.stem.features(x).contiguous()
+                f = self.stem.features(x)
+        else:
+            f = self.stem.features(x)
+        if self.zoom > 1:
+            f = F.avg_pool2d(f, self.zoom)
+        return f.contiguous()
 
     def project(self, feat: torch.Tensor) -> torch.Tensor:
         """Stem map (B, 96, G, G) -> tokens (B, G*G, embed_dim), row-major."""

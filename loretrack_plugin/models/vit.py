@@ -126,7 +126,7 @@ class OneStreamViT(nn.Module):
         if cfg.patch_embed == "linear":
             self.patch_embed = PatchEmbed(img_size=None, patch_size=PATCH, in_chans=3, embed_dim=C)
         else:
-            self.patch_embed = ConvStem(cfg.patch_embed, C)
+            self.patch_embed = ConvStem(cfg.patch_embed, C, zoom=cfg.stem_zoom)
         dpr = torch.linspace(0, cfg.drop_path_rate, cfg.depth).tolist()
         self.blocks = nn.ModuleList(Block(C, cfg.num_heads, cfg.mlp_ratio, dpr[i]) for i in range(cfg.depth))
         self.norm = LayerNorm(C)

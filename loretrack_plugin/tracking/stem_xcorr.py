@@ -15,6 +15,9 @@ The recipe, per frame:
   16x (bicubic) to 144x144;
 * ``exemplar``/``instance`` change the two crop sizes (127/255 by default); 63/127 shows the stem at the
   pixel density of a 128/64 px LoReTrack student (4x4 and 8x8 features, a 5x5 map);
+* ``zoom`` > 1 feeds the stem each crop up-sampled that many times and average-pools its map back to the
+  crop's stride-16 grid, as a network with ``stem_zoom`` does: at 63/127 px with zoom 2 the stem sees
+  the target at the pixel scale of 127/255 px crops, from the student's pixels;
 * the two side scales' maps are multiplied by ``scale_penalty``; the best map is shifted to a minimum
   of 0, scaled to sum 1, and mixed with a Hann window (``window_influence``);
 * the peak's offset from the map's centre, in search-crop pixels, moves the box; its size follows the
@@ -56,7 +59,7 @@ class StemCorrelationTracker:
     def __init__(self, stem: str = "nanotrack-v3", upsample: int = 16, window_influence: float = 0.176,
                  scale_step: float = 1.0375, scale_penalty: float = 0.9745, scale_lr: float = 0.59,
                  threads: Optional[int] = None, weights: Optional[str] = None,
-                 exemplar: int = EXEMPLAR, instance: int = INSTANCE):
+                 exemplar: int = EXEMPLAR, instance: int = INSTANCE, zoom: int = 1):
         if stem not in STEMS:
             raise ValueError(f"stem={stem!r}: expected one of {sorted(STEMS)}")
         for name, v in (("exemplar", exemplar), ("instance", instance)):
@@ -65,8 +68,10 @@ class StemCorrelationTracker:
         if instance <= exemplar:
             raise ValueError(f"instance: the search crop ({instance} px) must be larger than the template crop "
                              f"(exemplar={exemplar} px)")
-        self.exemplar, self.instance = exemplar, instance
-        self.stem = ConvStem(stem, embed_dim=8).eval()
+        if isinstance(zoom, bool) or not isinstance(zoom, int) or not 1 <= zoom <= 4:
+            raise ValueError(f"zoom: expected an integer from 1 to 4, got {zoom!r}")
+        self.exemplar, self.instance, self.zoom = exemplar, instance, zoom
+        self.stem = ConvStem(stem, embed_dim=8, zoom=zoom).eval()
         load_pretrained_stem(self.stem, weights)
         self.threads = threads
         self.upsample, self.window_influence = int(upsample), float(window_influence)

@@ -100,6 +100,36 @@ def test_config_rejects_unknown_stems_and_corr_without_a_stem():
         NetConfig(patch_embed="nanotrack-v3", head_input="corr")
 
 
+def test_config_checks_stem_zoom():
+    with pytest.raises(ConfigError, match="needs a convolutional stem"):
+        NetConfig(stem_zoom=2)
+    for bad in (0, 5, 1.5, True):
+        with pytest.raises(ConfigError, match="stem_zoom="):
+            NetConfig(patch_embed="nanotrack-v3", stem_zoom=bad)
+
+
+def test_zoomed_stem_sees_the_crop_at_twice_the_scale_and_keeps_the_grid():
+    """stem_zoom 2: the stem's map of the 2x bilinearly up-sampled crop, average-pooled 2x2 back to the
+    crop's own S/16 grid; the network's token grids and head stay those of its sizes."""
+    torch.manual_seed(0)
+    plain, zoomed = ConvStem("nanotrack-v3", 8), ConvStem("nanotrack-v3", 8, zoom=2)
+    load_pretrained_stem(plain)
+    load_pretrained_stem(zoomed)
+    plain.eval(), zoomed.eval()
+    x = _sample_crops(n=2, side=64)
+    with torch.no_grad():
+        got = zoomed.features(x)
+        big = torch.nn.functional.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        want = torch.nn.functional.avg_pool2d(plain.features(big), 2)
+        assert got.shape == (2, 96, 4, 4)
+        torch.testing.assert_close(got, want)
+        assert not torch.allclose(got, plain.features(x), atol=1e-3)  # the zoom changes what the stem sees
+    net = build_net(96, 48, patch_embed="nanotrack-v3", head_input="tokens+corr", stem_zoom=2, **SMALL)
+    out = net(torch.randn(1, 3, 48, 48), torch.randn(1, 3, 96, 96))
+    assert out["score_map"].shape == (1, 1, 6, 6)
+    assert net.backbone.patch_embed.zoom == 2
+
+
 def test_official_layout_is_untouched_by_the_new_fields():
     net = build_net(128, **SMALL)
     assert "backbone.patch_embed.proj.weight" in net.state_dict()
@@ -115,8 +145,9 @@ def test_pixelwise_correlation_is_cosine_similarity():
     torch.testing.assert_close(c[1, 2 * 3 + 0], want)
 
 
-def test_stem_checkpoint_round_trip(tmp_path):
-    net = build_net(96, 48, patch_embed="nanotrack-v3", head_input="tokens+corr", **SMALL)
+@pytest.mark.parametrize("zoom", [1, 2])
+def test_stem_checkpoint_round_trip(tmp_path, zoom):
+    net = build_net(96, 48, patch_embed="nanotrack-v3", head_input="tokens+corr", stem_zoom=zoom, **SMALL)
     load_pretrained_stem(net.backbone.patch_embed)
     path = tmp_path / "stem.pth.tar"
     save_checkpoint(net, path)
@@ -177,13 +208,14 @@ def test_correlation_tracker_refuses_bad_input():
         StemCorrelationTracker("vgg")
 
 
+@pytest.mark.parametrize("zoom", [1, 2])
 @pytest.mark.parametrize("backend", ["openvino", "onnxruntime"])
-def test_stem_network_exports_and_equals_eager(backend):
+def test_stem_network_exports_and_equals_eager(backend, zoom):
     """The fused fp32 backends take a stem network (BGR flip, hard-swish, squeeze-excite, the
-    correlation) and keep their 1e-5 agreement with eager."""
+    correlation, the zoom's up-sampling and pooling) and keep their 1e-5 agreement with eager."""
     from loretrack_plugin.tracking import backends as B
     torch.manual_seed(3)
-    net = build_net(96, 48, patch_embed="nanotrack-v3", head_input="tokens+corr", **SMALL)
+    net = build_net(96, 48, patch_embed="nanotrack-v3", head_input="tokens+corr", stem_zoom=zoom, **SMALL)
     load_pretrained_stem(net.backbone.patch_embed)
     be = B.create_backend(backend, net, threads=1)
     assert be.exact

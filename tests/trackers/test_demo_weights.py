@@ -111,3 +111,21 @@ def test_provenance_names_shipped_files_by_their_stage():
     teachers = {r["config"]["teacher"]["checkpoint"] for r in _record()["runs"].values()
                 if r["config"].get("teacher", {}).get("checkpoint")}
     assert teachers <= {"shipped:teacher"}
+
+
+def test_shipped_descriptions_say_how_their_runs_treated_the_stem():
+    """The description a user reads (``loretrack list``, reports) names the stem as its run had it:
+    frozen or trained, and zoomed when the network zooms."""
+    from tests.conftest import load_script
+    ship = load_script("experiments/mini/ship.py")
+    assert ship.stem_phrase({"patch_embed": "nanotrack-v3"}) == "frozen NanoTrack v3 stem"
+    assert ship.stem_phrase({"patch_embed": "nanotrack-v3", "freeze_stem": False, "stem_zoom": 2}) == \
+        "trained NanoTrack v3 stem (input zoomed 2x)"
+    record = _record()
+    for stage in ("teacher", "student", "baseline"):
+        name = shipped.NAMES[stage]
+        model = record["runs"][name]["config"]["model"]
+        if model.get("patch_embed", "linear") == "linear":
+            continue
+        desc = get_spec(name).description
+        assert ship.stem_phrase(model) in desc, (name, desc)

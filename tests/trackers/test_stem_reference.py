@@ -56,9 +56,25 @@ def test_half_scale_reference_correlates_the_student_sized_grids():
         assert np.isfinite(box).all() and np.isfinite(score)
 
 
+def test_zoomed_half_reference_keeps_the_half_grids_at_the_full_pixel_scale():
+    """-half-zoom2: the 63/127 px crops reach the stem up-sampled 2x, the map is pooled back: the half
+    reference's 4x4 / 8x8 grids and 5x5 map, but features of another pixel scale."""
+    frames, anno = load_otb_sequence(os.path.join(SAMPLE, "Biker"))
+    half, zoom = (make_tracker(n, threads=1) for n in ("stem-xcorr-nanotrack-v3-half", "stem-xcorr-nanotrack-v3-half-zoom2"))
+    assert zoom.describe()["zoom"] == 2 and half.describe()["zoom"] == 1 and zoom.describe()["crops"] == [63, 127]
+    for core in (half, zoom):
+        core.init(read_rgb(frames[0]), anno[0])
+        assert tuple(core.kernel.shape[-2:]) == (4, 4) and core.window.shape == (80, 80)
+    assert not np.allclose(half.kernel.numpy(), zoom.kernel.numpy(), atol=1e-3)
+    box, score = zoom.update(read_rgb(frames[1]))
+    assert np.isfinite(box).all() and np.isfinite(score)
+
+
 def test_crop_sizes_are_checked():
     from loretrack_plugin.tracking.stem_xcorr import StemCorrelationTracker
     with pytest.raises(ValueError, match="instance: the search crop"):
         StemCorrelationTracker(exemplar=127, instance=127)
     with pytest.raises(ValueError, match="exemplar: expected an integer crop size"):
         StemCorrelationTracker(exemplar=8)
+    with pytest.raises(ValueError, match="zoom: expected an integer"):
+        StemCorrelationTracker(zoom=0)
