@@ -10,7 +10,7 @@ Reserved names, resolved before any tracker file, like the OpenCV peers (:mod:`.
 * ``stem-xcorr-nanotrack-v3-half-zoom2``: the same 63/127 px crops up-sampled 2x before the stem and its
   map pooled back (a network's ``stem_zoom: 2``): the student's pixels at the stem's trained scale.
 
-Both run :class:`loretrack_plugin.tracking.stem_xcorr.StemCorrelationTracker` (SiamFC's recipe on the
+Each runs :class:`loretrack_plugin.tracking.stem_xcorr.StemCorrelationTracker` (SiamFC's recipe on the
 stem's features, no training) with the stem weights that ship with the package; ``threads`` sets
 PyTorch's threads. They go wherever a named tracker goes (``loretrack eval``, the got10k adapter, the
 TraX server, ``loretrack bench --peers``).

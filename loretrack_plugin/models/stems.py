@@ -157,8 +157,10 @@ class ConvStem(nn.Module):
         super().__init__()
         if name not in STEMS:
             raise ValueError(f"unknown stem {name!r}: expected one of {sorted(STEMS)}")
+        if isinstance(zoom, bool) or not isinstance(zoom, int) or not 1 <= zoom <= 4:
+            raise ValueError(f"zoom: expected an integer from 1 to 4, got {zoom!r}")
         spec = STEMS[name]
-        self.name, self.input_space, self.frozen, self.zoom = name, spec.input_space, False, int(zoom)
+        self.name, self.input_space, self.frozen, self.zoom = name, spec.input_space, False, zoom
         self.stem = nn.Module()
         self.stem.features = spec.build()
         self.proj = nn.Conv2d(spec.channels, embed_dim, 1)

@@ -68,10 +68,8 @@ class StemCorrelationTracker:
         if instance <= exemplar:
             raise ValueError(f"instance: the search crop ({instance} px) must be larger than the template crop "
                              f"(exemplar={exemplar} px)")
-        if isinstance(zoom, bool) or not isinstance(zoom, int) or not 1 <= zoom <= 4:
-            raise ValueError(f"zoom: expected an integer from 1 to 4, got {zoom!r}")
+        self.stem = ConvStem(stem, embed_dim=8, zoom=zoom).eval()  # checks zoom
         self.exemplar, self.instance, self.zoom = exemplar, instance, zoom
-        self.stem = ConvStem(stem, embed_dim=8, zoom=zoom).eval()
         load_pretrained_stem(self.stem, weights)
         self.threads = threads
         self.upsample, self.window_influence = int(upsample), float(window_influence)
