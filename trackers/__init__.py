@@ -15,7 +15,9 @@ Installed as ``loretrack_plugin.trackers``. A tracker file looks like::
     max_size_change: null          # optional: a factor k > 1 limits each frame's width/height change
                                    # to [1/k, k] (off = the official loop; the demo trackers use it)
     max_frame_side: null           # optional: frames larger than this (longer side, px) are tracked
-                                   # scaled down to it (off = the official loop; the demo trackers use it)
+                                   # scaled down to it (off = the official loop)
+    size_lr: null                  # optional: a fraction in (0, 1]: width and height move only that
+                                   # fraction of the way to the decoded size (off = the official loop)
 
 Checkpoint paths: absolute paths (``~`` and ``$VARS`` expanded) are used as they are; paths starting
 with ``./`` or ``../`` are relative to the YAML file's folder; any other relative path is relative

@@ -36,7 +36,7 @@ def is_peer(name_or_spec) -> bool:
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_WEIGHTS_DIR = os.path.join("~", ".cache", "loretrack", "weights")
 _KEYS = {"name", "description", "network", "search_factor", "template_factor", "checkpoint", "backend", "threads",
-         "max_size_change", "max_frame_side"}
+         "max_size_change", "max_frame_side", "size_lr"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class TrackerSpec:
     threads: Optional[int] = None
     max_size_change: Optional[float] = None
     max_frame_side: Optional[int] = None
+    size_lr: Optional[float] = None
     description: str = ""
     source: Optional[str] = field(default=None, compare=False)
 
@@ -133,18 +134,21 @@ def load_spec(path: Union[str, os.PathLike]) -> TrackerSpec:
     threads = d.get("threads")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"{path}: 'threads' must be a positive integer or null, got {threads!r}")
-    from ..tracking.core import MIN_FRAME_SIDE, valid_frame_side, valid_size_limit
+    from ..tracking.core import MIN_FRAME_SIDE, valid_frame_side, valid_size_limit, valid_size_lr
     limit = d.get("max_size_change")
     if not valid_size_limit(limit):
         raise ValueError(f"{path}: 'max_size_change' must be a number > 1 or null, got {limit!r}")
     side = d.get("max_frame_side")
     if not valid_frame_side(side):
         raise ValueError(f"{path}: 'max_frame_side' must be an integer >= {MIN_FRAME_SIDE} or null, got {side!r}")
+    size_lr = d.get("size_lr")
+    if not valid_size_lr(size_lr):
+        raise ValueError(f"{path}: 'size_lr' must be a number in (0, 1] or null, got {size_lr!r}")
     return TrackerSpec(name=name, network=network, search_factor=_number(d, "search_factor", path),
                        template_factor=_number(d, "template_factor", path),
                        checkpoint=_resolve_checkpoint(ckpt, os.path.dirname(path)) if ckpt else None,
                        backend=backend, threads=threads, max_size_change=None if limit is None else float(limit),
-                       max_frame_side=side,
+                       max_frame_side=side, size_lr=None if size_lr is None else float(size_lr),
                        description=str(d.get("description") or ""), source=path)
 
 
@@ -190,7 +194,7 @@ def get_spec(name_or_path: Union[str, os.PathLike, TrackerSpec, PeerSpec, Refere
 def write_tracker_file(path: str, name: str, checkpoint: str, search_factor: float, template_factor: float,
                        description: str = "", backend: str = "auto", threads: Optional[int] = None,
                        relative: bool = False, header: str = "", max_size_change: Optional[float] = None,
-                       max_frame_side: Optional[int] = None) -> str:
+                       max_frame_side: Optional[int] = None, size_lr: Optional[float] = None) -> str:
     """Write a tracker file (atomically) for ``checkpoint``; ``relative=True`` stores the checkpoint as
     ``./<path relative to the file's folder>`` (for files that travel with their weights). The loop
     options are written only when set (None is the official loop)."""
@@ -206,6 +210,8 @@ def write_tracker_file(path: str, name: str, checkpoint: str, search_factor: flo
         doc["max_size_change"] = float(max_size_change)
     if max_frame_side is not None:
         doc["max_frame_side"] = int(max_frame_side)
+    if size_lr is not None:
+        doc["size_lr"] = float(size_lr)
     write_text(path, header + yaml.safe_dump(doc, sort_keys=False))
     return path
 

@@ -1,16 +1,17 @@
-"""How much does limiting the per-frame size change help a tracker? (``max_size_change``)
+"""How much does limiting or damping the per-frame size change help a tracker? (``max_size_change``,
+``size_lr``)
 
-Runs a tracker over OTB-layout sequences once per limit (``none`` = the official loop) and scores
-every run with the got10k success AUC. To get more than one trajectory per video, each sequence is
+Runs a tracker over OTB-layout sequences once per (limit, damping) pair (``none`` = the official loop)
+and scores every run with the got10k success AUC. To get more than one trajectory per video, each sequence is
 also restarted from later frames (``--starts 0,0.25,0.5,0.75``: initialised on the ground truth of
 the frame at that fraction of its length and tracked to its end, OTB's temporal-robustness idea),
 and the AUC is the mean over all (sequence, start) runs. The static box (the start box held on
 every frame) is scored on the same runs, as the floor.
 
     python experiments/diagnostics/size_limit.py --tracker demo-teacher-256 --root DIR \
-        [--limits none,1.01,1.02,1.03] [--starts 0,0.25,0.5,0.75] [--json out.json]
+        [--limits none,1.01,1.02,1.03] [--size-lrs none,0.3,0.5,0.7] [--starts 0,0.25,0.5,0.75] [--json out.json]
 
-Choose a limit on videos no model trained on and that are not an evaluation set (the miniature
+Choose a limit or a damping on videos no model trained on and that are not an evaluation set (the miniature
 recipe keeps six real-train videos for that: experiments/mini/README.md).
 """
 from __future__ import annotations
@@ -41,6 +42,15 @@ def parse_limits(text: str):
         out.append(value)
     if not out:
         raise ValueError("--limits: no limit given")
+    return out
+
+
+def parse_size_lrs(text: str):
+    """``"none,0.5"`` -> [None, 0.5]; every number must be in (0, 1]."""
+    from loretrack_plugin.tracking.core import parse_size_lr
+    out = [parse_size_lr(part, "--size-lrs") for part in text.split(",") if part.strip()]
+    if not out:
+        raise ValueError("--size-lrs: no value given")
     return out
 
 
@@ -76,10 +86,10 @@ def load_sequences(roots, sequences=None):
     return out
 
 
-def run(tracker, data, limits, starts=(0.0,), checkpoint=None, progress: bool = True):
-    """``tracker``: a tracker name or file, or a built TrackerCore (its ``max_size_change`` is set
-    for each limit in turn and restored afterwards). Returns a dict with one row per limit and the
-    static-box floor: ``auc`` (%, mean success curve of all runs) and ``per_sequence`` (mean over starts).
+def run(tracker, data, limits, starts=(0.0,), checkpoint=None, progress: bool = True, size_lrs=(None,)):
+    """``tracker``: a tracker name or file, or a built TrackerCore (its ``max_size_change`` and
+    ``size_lr`` are set for each pair of ``limits`` x ``size_lrs`` in turn and restored afterwards).
+    Returns a dict with one row per pair and the static-box floor: ``auc`` (%, mean success curve of all runs) and ``per_sequence`` (mean over starts).
     """
     from tqdm import tqdm
 
@@ -106,11 +116,12 @@ def run(tracker, data, limits, starts=(0.0,), checkpoint=None, progress: bool = 
     floor = [got10k_sequence(np.repeat(by_name[n][1][k][None], len(by_name[n][1]) - k, axis=0), by_name[n][1][k:])
              for n, k in runs]
     rows = []
-    saved = core.max_size_change
-    bar = tqdm(total=len(limits) * len(runs), desc="size_limit", unit="run", disable=not progress)
+    saved = core.max_size_change, core.size_lr
+    pairs = [(limit, lr) for limit in limits for lr in size_lrs]
+    bar = tqdm(total=len(pairs) * len(runs), desc="size_limit", unit="run", disable=not progress)
     try:
-        for limit in limits:
-            core.max_size_change = limit
+        for limit, lr in pairs:
+            core.max_size_change, core.size_lr = limit, lr
             scores = []
             for name, k in runs:
                 frames, gt = by_name[name]
@@ -118,21 +129,27 @@ def run(tracker, data, limits, starts=(0.0,), checkpoint=None, progress: bool = 
                 boxes = [gt[k]] + [core.update(f)[0] for f in frames[k + 1:]]
                 scores.append(got10k_sequence(np.asarray(boxes), gt[k:]))
                 bar.update(1)
-            rows.append({"max_size_change": limit, **summarise(scores)})
+            rows.append({"max_size_change": limit, "size_lr": lr, **summarise(scores)})
     finally:
-        core.max_size_change = saved
+        core.max_size_change, core.size_lr = saved
         bar.close()
     return {"tracker": getattr(core, "name", str(tracker)), "runs": len(runs), "starts": list(starts),
             "static_box": summarise(floor), "rows": rows}
 
 
+def row_label(row) -> str:
+    """``none (official loop)``, ``1.02``, ``size_lr 0.5`` or ``1.02, size_lr 0.5``."""
+    limit, lr = row["max_size_change"], row.get("size_lr")
+    if limit is None and lr is None:
+        return "none (official loop)"
+    return ", ".join(([] if limit is None else [f"{limit:g}"]) + ([] if lr is None else [f"size_lr {lr:g}"]))
+
+
 def format_table(result) -> str:
     names = list(result["static_box"]["per_sequence"])
-    head = "| max_size_change | AUC (%) | " + " | ".join(names) + " |\n|---|---|" + "---|" * len(names) + "\n"
+    head = "| loop | AUC (%) | " + " | ".join(names) + " |\n|---|---|" + "---|" * len(names) + "\n"
     lines = []
-    for label, row in [("static box (floor)", result["static_box"])] + [
-            ("none (official loop)" if r["max_size_change"] is None else f"{r['max_size_change']:g}", r)
-            for r in result["rows"]]:
+    for label, row in [("static box (floor)", result["static_box"])] + [(row_label(r), r) for r in result["rows"]]:
         lines.append(f"| {label} | {row['auc']:.1f} | " + " | ".join(f"{row['per_sequence'][n]:.1f}" for n in names)
                      + " |")
     return head + "\n".join(lines) + "\n"
@@ -145,19 +162,21 @@ def main(argv=None) -> int:
     ap.add_argument("--root", action="append", required=True, help="folder of OTB-layout sequences (repeatable)")
     ap.add_argument("--sequences", default="", help="comma-separated subset")
     ap.add_argument("--limits", default="none,1.01,1.02,1.03")
+    ap.add_argument("--size-lrs", default="none", help="size damping values (size_lr), e.g. none,0.3,0.5")
     ap.add_argument("--starts", default="0,0.25,0.5,0.75")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default=None, help="write the result here (atomically)")
     args = ap.parse_args(argv)
     try:
         limits, starts = parse_limits(args.limits), parse_starts(args.starts)
+        size_lrs = parse_size_lrs(args.size_lrs)
         for root in args.root:
             if not os.path.isdir(root):
                 raise ValueError(f"--root: folder not found: {root}")
         import torch
         torch.set_num_threads(args.threads)
         data = load_sequences(args.root, [s for s in args.sequences.split(",") if s.strip()] or None)
-        result = run(args.tracker, data, limits, starts, checkpoint=args.checkpoint)
+        result = run(args.tracker, data, limits, starts, checkpoint=args.checkpoint, size_lrs=size_lrs)
     except (ValueError, FileNotFoundError) as e:
         print(f"size_limit: {e}", file=sys.stderr)
         return 2

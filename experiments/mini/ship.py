@@ -139,6 +139,8 @@ def main(argv=None):
                     help="the trackers' search factor [%(default)s]")
     ap.add_argument("--max-size-change", default=str(shipped.MAX_SIZE_CHANGE),
                     help="the trackers' size limit per frame, or 'none' [%(default)s]")
+    ap.add_argument("--size-lr", default=str(shipped.SIZE_LR).lower(),
+                    help="the trackers' size damping per frame, a fraction in (0, 1], or 'none' [%(default)s]")
     ap.add_argument("--command-log", default=None, help="text file with the commands that made the runs")
     ap.add_argument("--eval-json", default=None, help="evaluation results to store with the record")
     ap.add_argument("--runs-root", default=None, metavar="DIR",
@@ -155,7 +157,12 @@ def main(argv=None):
         ap.error("name at least one run folder (--backbone/--teacher/--student/--baseline)")
     record = {"recipe": f"loretrack_plugin/recipes/{args.recipe}", "files": {}, "runs": {}}
     limit = None if args.max_size_change.lower() == "none" else float(args.max_size_change)
-    loop = dict(shipped.LOOP, max_size_change=limit)
+    from loretrack_plugin.tracking.core import parse_size_lr
+    try:
+        size_lr = parse_size_lr(args.size_lr)
+    except ValueError as e:
+        ap.error(str(e))
+    loop = dict(shipped.LOOP, max_size_change=limit, size_lr=size_lr)
     if os.path.isfile(shipped.PROVENANCE):  # stages not named keep what was shipped before
         with open(shipped.PROVENANCE) as f:
             old = json.load(f)

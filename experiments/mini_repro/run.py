@@ -39,6 +39,13 @@ LABELS = {"baseline": "baseline (no KD)", "student": "LoReTrack (QKV-KD + Disc-K
           "disc": "+Disc-KD only"}
 
 
+def loop_phrase(limit, size_lr) -> str:
+    """How the trackers' loop departs from the official one, in words."""
+    parts = ([] if limit is None else [f"size change limited to x{limit:g} per frame"]) + \
+            ([] if size_lr is None else [f"size damped (size_lr {size_lr:g})"])
+    return " and ".join(parts) or "official"
+
+
 def default_dir(env: str, name: str, fallback=None):
     """The folder named by environment variable ``env`` (``name``: what it holds), else ``fallback``."""
     path = os.environ.get(env)
@@ -72,6 +79,9 @@ def main(argv=None) -> int:
     ap.add_argument("--max-size-change", default=str(shipped.MAX_SIZE_CHANGE),
                     help="the trackers' per-frame size limit (the shipped trackers' [%(default)s]); "
                          "'none' runs the official loop")
+    ap.add_argument("--size-lr", default=str(shipped.SIZE_LR).lower(),
+                    help="the trackers' size damping: width and height move this fraction of the way to the "
+                         "decoded size each frame (the shipped trackers' [%(default)s]; 'none' runs the official loop)")
     ap.add_argument("--max-frame-side", default=str(shipped.MAX_FRAME_SIDE).lower(),
                     help="frames with a longer side above this many pixels are tracked scaled down to it "
                          "(the shipped trackers' [%(default)s]: every frame as it is; the recipe's training "
@@ -90,7 +100,13 @@ def main(argv=None) -> int:
         side = -1
     if not valid_frame_side(side):
         sys.exit(f"--max-frame-side: expected an integer >= {MIN_FRAME_SIDE} or 'none', got {args.max_frame_side!r}")
-    loop_options = {"max_size_change": limit, "max_frame_side": side}
+    from loretrack_plugin.tracking.core import parse_size_lr
+    try:
+        size_lr = parse_size_lr(args.size_lr)
+    except ValueError as e:
+        sys.exit(str(e))
+    loop_options = {"max_size_change": limit, "max_frame_side": side,
+              "size_lr": size_lr, "size_lr": size_lr}
     if not args.real_data or not os.path.isdir(args.real_data):
         sys.exit("--real-data: no folder of real training videos (set LORETRACK_REAL_TRAIN)")
 
@@ -184,7 +200,8 @@ def main(argv=None) -> int:
     # results of another loop setting live in their own folders (finished results are reused)
     loop = (("" if limit is None else f"-size{limit:g}")
             + ("" if factors[0] == trained_factor else f"-sf{factors[0]:g}")
-            + ("" if side is None else f"-fs{side}"))
+            + ("" if side is None else f"-fs{side}")
+            + ("" if size_lr is None else f"-lr{size_lr:g}"))
     res = evaluate("otb-dir", args.eval_data, refs, result_dir=os.path.join(out, "results" + loop),
                    report_dir=os.path.join(out, "reports" + loop), workers=1)
     with open(res.metrics_file) as f:
@@ -212,12 +229,13 @@ def main(argv=None) -> int:
     names = sorted(os.listdir(args.eval_data))
     text = (f"Success AUC (%) on {args.eval_data} ({len(res.evaluated)} sequences no model trained on), got10k "
             f"OTB protocol; recipe {args.recipe}; seeds {', '.join(map(str, seeds))}; {args.samples} training samples per run; "
-            f"tracking loop: {'official' if limit is None else f'size change limited to x{limit:g} per frame'}, "
+            f"tracking loop: {loop_phrase(limit, size_lr)}, "
             f"search factor {factors[0]:g}, "
             + ("frames as they are" if side is None else f"frames scaled down to a longer side of at most {side} px")
             + ".\n\n"
             "| model | AUC mean ± std | per seed | fps |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
     record = {"recipe": args.recipe, "backbone": backbone, "seeds": seeds, "samples": args.samples, "max_size_change": limit, "max_frame_side": side,
+              "size_lr": size_lr,
               "search_factor": factors[0],
               "overrides": list(args.set), "teacher": teacher, "eval_data": args.eval_data,
               "sequences": res.evaluated, "table": table, "gains": gains, "folder": names}

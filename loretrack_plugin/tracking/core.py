@@ -12,12 +12,17 @@ Frame t (``update``):
 5. map back around the previous centre (crop side / 2) and clip to the frame with a 10 px margin;
 6. state = that box, which is also the output. No scale/aspect penalty, no template update.
 
-Two opt-in departures, both off by default (None is the official loop):
+Three opt-in departures, all off by default (None is the official loop):
 
 * ``max_size_change = k``: the decoded width and height are each clamped to [1/k, k] times the
   previous state's before step 5. It is for networks whose size head is unreliable (the miniature
   demo models: their predicted size follows the crop instead of the target, and a small bias
   compounds frame after frame; see experiments/diagnostics/README.md); the centre is never limited.
+* ``size_lr = a`` (0 < a <= 1): the new width and height move only the fraction ``a`` of the way from
+  the previous state's to the decoded ones (a running average of the size, as Siamese trackers damp
+  their scale); ``a = 1`` is the official loop. Applied before ``max_size_change``; the centre is
+  never damped. For networks whose size head is noisy from frame to frame (the miniature stem models:
+  experiments/diagnostics/README.md).
 * ``max_frame_side = m``: a frame whose longer side exceeds ``m`` pixels is scaled down to it
   (``cv2.INTER_AREA``) before step 1, and the loop runs in the scaled frame: the state, the crops and
   the clipping margin are in its pixels, while ``init`` takes and ``update`` returns boxes in the
@@ -93,6 +98,8 @@ class TrackerCore:
             change by at most x k (or x 1/k) from one frame to the next.
         max_frame_side: None (default: the official loop) or a length in pixels (>= 16): larger frames
             are tracked scaled down to that longer side (boxes in and out stay in frame pixels).
+        size_lr: None (default: the official loop) or a fraction in (0, 1]: width and height move that
+            fraction of the way from the previous state's to the decoded ones.
         measure_only: also accept the int8 backends, which do not ship for tracking (``loretrack
             bench`` and the diagnostics measure them).
 
@@ -102,7 +109,8 @@ class TrackerCore:
     def __init__(self, net: nn.Module, search_factor: float, template_factor: float, backend: Optional[str] = "auto",
                  threads: Optional[int] = None, name: str = "tracker", guard: bool = True,
                  fp32_recheck: bool = True, max_size_change: Optional[float] = None,
-                 max_frame_side: Optional[int] = None, measure_only: bool = False):
+                 max_frame_side: Optional[int] = None, size_lr: Optional[float] = None,
+                 measure_only: bool = False):
         if not (search_factor > 0 and template_factor > 0):
             raise ValueError(f"{name}: crop factors must be positive (search {search_factor}, "
                              f"template {template_factor})")
@@ -111,6 +119,8 @@ class TrackerCore:
         if not valid_frame_side(max_frame_side):
             raise ValueError(f"{name}: max_frame_side={max_frame_side!r} must be an integer >= {MIN_FRAME_SIDE} "
                              "(or None)")
+        if not valid_size_lr(size_lr):
+            raise ValueError(f"{name}: size_lr={size_lr!r} must be a number in (0, 1] (or None)")
         if threads is not None and int(threads) < 1:
             raise ValueError(f"{name}: threads={threads} must be >= 1")
         self.net = net.eval()
@@ -119,6 +129,7 @@ class TrackerCore:
         self.template_factor = float(template_factor)
         self.max_size_change = None if max_size_change is None else float(max_size_change)
         self.max_frame_side = None if max_frame_side is None else int(max_frame_side)
+        self.size_lr = None if size_lr is None else float(size_lr)
         self.frame_scale = (1.0, 1.0)  # (x, y): working-frame pixels per frame pixel (max_frame_side)
         self.requested_backend = check_backend_name(backend) if measure_only else check_tracker_backend(backend)
         self.threads = None if threads is None else int(threads)
@@ -240,6 +251,8 @@ class TrackerCore:
         score, size, offset = maps
         peak = peak_cell(self.window * score)
         pred = crop_box_to_pixels(decode_at(peak, size, offset), self.cfg.search_size, resize_factor)
+        if self.size_lr is not None:
+            pred = damp_size(pred, self.state, self.size_lr)
         if self.max_size_change is not None:
             pred = limit_size_change(pred, self.state, self.max_size_change)
         box = map_box_back(pred, self.state, self.cfg.search_size, resize_factor)
@@ -322,6 +335,8 @@ class TrackerCore:
         limit = "" if self.max_size_change is None else f", max_size_change={self.max_size_change:g}"
         if self.max_frame_side is not None:
             limit += f", max_frame_side={self.max_frame_side}"
+        if self.size_lr is not None:
+            limit += f", size_lr={self.size_lr:g}"
         return (f"TrackerCore(name={self.name!r}, search={self.cfg.search_size}x{self.search_factor:g}, "
                 f"template={self.cfg.template_size}x{self.template_factor:g}, "
                 f"backend={self.backend_name or self.requested_backend}{limit})")
@@ -334,7 +349,26 @@ def valid_size_limit(k) -> bool:
 
 MIN_FRAME_SIDE = 16
 # the loop options of TrackerCore (keyword arguments; None = the official loop)
-LOOP_OPTIONS = ("max_size_change", "max_frame_side")
+LOOP_OPTIONS = ("max_size_change", "max_frame_side", "size_lr")
+
+
+def valid_size_lr(a) -> bool:
+    """Is ``a`` a usable ``size_lr``: None, or a finite number in (0, 1] (not a bool)?"""
+    return a is None or (isinstance(a, (int, float)) and not isinstance(a, bool) and math.isfinite(a) and 0 < a <= 1)
+
+
+def parse_size_lr(text: str, flag: str = "--size-lr") -> Optional[float]:
+    """A command-line ``size_lr``: ``"none"`` -> None (the official loop), else a number in (0, 1];
+    ValueError naming ``flag`` and the text otherwise."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not valid_size_lr(value):
+        raise ValueError(f"{flag}: {text.strip()!r} is neither 'none' nor a number in (0, 1]")
+    return value
 
 
 def valid_frame_side(m) -> bool:
@@ -365,6 +399,13 @@ def limit_size_change(box_cxcywh, prev_box_xywh, k: float) -> list:
     cx, cy, w, h = box_cxcywh
     pw, ph = float(prev_box_xywh[2]), float(prev_box_xywh[3])
     return [cx, cy, min(max(w, pw / k), pw * k), min(max(h, ph / k), ph * k)]
+
+
+def damp_size(box_cxcywh, prev_box_xywh, a: float) -> list:
+    """``box_cxcywh`` with its width and height moved only the fraction ``a`` from the previous box's."""
+    cx, cy, w, h = box_cxcywh
+    pw, ph = float(prev_box_xywh[2]), float(prev_box_xywh[3])
+    return [cx, cy, pw + a * (w - pw), ph + a * (h - ph)]
 
 
 def _near_tie(response: torch.Tensor, eps: float) -> bool:

@@ -128,6 +128,9 @@ def test_make_tracker_with_an_in_memory_network():
     ("search_factor: 5\ntemplate_factor: 2\nmax_size_change: .inf\n", "'max_size_change' must be a number > 1"),
     ("search_factor: 5\ntemplate_factor: 2\nmax_frame_side: 8\n", "'max_frame_side' must be an integer >= 16"),
     ("search_factor: 5\ntemplate_factor: 2\nmax_frame_side: 480.5\n", "'max_frame_side' must be an integer >= 16"),
+    ("search_factor: 5\ntemplate_factor: 2\nsize_lr: 0\n", r"'size_lr' must be a number in \(0, 1\]"),
+    ("search_factor: 5\ntemplate_factor: 2\nsize_lr: 1.5\n", r"'size_lr' must be a number in \(0, 1\]"),
+    ("search_factor: 5\ntemplate_factor: 2\nsize_lr: fast\n", r"'size_lr' must be a number in \(0, 1\]"),
     ("- just\n- a list\n", "expected a mapping"),
     ("search_factor: [5\n", "not valid YAML"),
 ])
@@ -152,6 +155,19 @@ def test_max_size_change_goes_from_the_file_to_the_loop(tmp_path):
     assert "max_size_change:" not in (tmp_path / "plain.yaml").read_text()
 
 
+def test_size_lr_goes_from_the_file_to_the_loop(tmp_path):
+    torch.manual_seed(0)
+    net = build_net(64, 32, **tiny_net_kwargs())
+    path = write_tracker_file(str(tmp_path / "damped.yaml"), "damped", str(tmp_path / "w.pth"), 4.0, 2.0,
+                              size_lr=0.5)
+    spec = load_spec(path)
+    assert spec.size_lr == 0.5 and spec.loop["size_lr"] == 0.5
+    assert make_tracker(spec, net=net, backend="eager").size_lr == 0.5
+    plain = load_spec(write_tracker_file(str(tmp_path / "plain.yaml"), "plain", str(tmp_path / "w.pth"), 4.0, 2.0))
+    assert plain.size_lr is None and make_tracker(plain, net=net).size_lr is None
+    assert "size_lr:" not in (tmp_path / "plain.yaml").read_text()
+
+
 def test_tracker_without_checkpoint(tmp_path):
     p = tmp_path / "nock.yaml"
     p.write_text("network: {search_size: 64}\nsearch_factor: 5\ntemplate_factor: 2\n")
@@ -167,10 +183,10 @@ def test_max_frame_side_goes_from_the_file_to_the_loop(tmp_path):
     path = write_tracker_file(str(tmp_path / "scaled.yaml"), "scaled", str(tmp_path / "w.pth"), 4.0, 2.0,
                               max_size_change=1.02, max_frame_side=480)
     spec = load_spec(path)
-    assert spec.loop == {"max_size_change": 1.02, "max_frame_side": 480}
+    assert spec.loop == {"max_size_change": 1.02, "max_frame_side": 480, "size_lr": None}
     core = make_tracker(spec, net=net, backend="eager")
     assert core.max_frame_side == 480 and core.max_size_change == 1.02
     official = load_spec(write_tracker_file(str(tmp_path / "plain.yaml"), "plain", str(tmp_path / "w.pth"), 4.0, 2.0))
-    assert official.loop == {"max_size_change": None, "max_frame_side": None}
+    assert official.loop == {"max_size_change": None, "max_frame_side": None, "size_lr": None}
     assert make_tracker(official, net=net).max_frame_side is None
     assert "max_frame_side:" not in (tmp_path / "plain.yaml").read_text()

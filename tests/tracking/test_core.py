@@ -226,6 +226,64 @@ def test_max_size_change_limits_width_and_height_and_nothing_else(tiny_net, bike
     assert "max_size_change=1.02" in repr(limited)
 
 
+def test_size_lr_damps_width_and_height_and_nothing_else(tiny_net, biker):
+    """Same maps, same state: the damped box has the official box's centre (away from the frame's
+    edge) and a size exactly ``a`` of the way from the previous state's to the official one."""
+    frames, gt = biker
+    free = TrackerCore(tiny_net, 5.0, 2.0, backend="eager")
+    free.init(frames[0], gt[0])
+    a = 0.4
+    damped = TrackerCore(tiny_net, 5.0, 2.0, backend="eager", size_lr=a)
+    damped.init(frames[0], gt[0])
+    compared = 0
+    for i, f in enumerate(frames[1:12], start=1):
+        damped.state = [float(v) for v in gt[i - 1]]  # from the true box, so the random net cannot drift off
+        prev = np.array(damped.state, dtype=np.float64)
+        search, rf = damped.search_crop(f)
+        maps = damped.forward(search)
+        box, _ = damped.update_from_maps(f.shape[:2], maps, rf)
+        free.state = list(prev)
+        ref, _ = free.update_from_maps(f.shape[:2], maps, rf)
+        assert damped.last.peak == free.last.peak
+        H, W = f.shape[:2]
+        inside = lambda b: b[0] > 0 and b[1] > 0 and b[0] + b[2] < W - 10 and b[1] + b[3] < H - 10
+        if not (inside(box) and inside(ref)):
+            continue  # clipping to the frame changes both boxes differently
+        compared += 1
+        assert np.allclose(box[:2] + box[2:] / 2, ref[:2] + ref[2:] / 2, atol=1e-6)
+        assert np.allclose(box[2:], prev[2:] + a * (ref[2:] - prev[2:]), atol=1e-6)
+    assert compared >= 5, "too few frames away from the edge: the test says nothing"
+    # a = 1 is the official loop, to the last bit
+    one = TrackerCore(tiny_net, 5.0, 2.0, backend="eager", size_lr=1.0)
+    plain = TrackerCore(tiny_net, 5.0, 2.0, backend="eager")
+    one.init(frames[0], gt[0])
+    plain.init(frames[0], gt[0])
+    for f in frames[1:6]:
+        assert np.array_equal(one.update(f)[0], plain.update(f)[0])
+    for bad in (0, -0.5, 1.5, float("nan"), True, "0.5"):
+        with pytest.raises(ValueError, match="size_lr"):
+            TrackerCore(tiny_net, 5.0, 2.0, size_lr=bad)
+    assert "size_lr=0.4" in repr(damped)
+
+
+def test_size_lr_damps_before_max_size_change_limits(tiny_net, biker):
+    frames, gt = biker
+    both = TrackerCore(tiny_net, 5.0, 2.0, backend="eager", size_lr=0.5, max_size_change=1.01)
+    both.init(frames[0], gt[0])
+    H, W = frames[0].shape[:2]
+    checked = 0
+    for i, f in enumerate(frames[1:12], start=1):
+        both.state = [float(v) for v in gt[i - 1]]
+        prev = np.array(both.state, dtype=np.float64)
+        box, _ = both.update(f)
+        if box[0] <= 0 or box[1] <= 0 or box[0] + box[2] >= W - 10 or box[1] + box[3] >= H - 10:
+            continue  # clipped to the frame
+        checked += 1
+        ratio = box[2:] / prev[2:]
+        assert np.all(ratio <= 1.01 + 1e-9) and np.all(ratio >= 1 / 1.01 - 1e-9)
+    assert checked >= 5
+
+
 def test_max_frame_side_tracks_a_large_frame_as_its_scaled_down_copy(tiny_net, biker):
     """A frame twice the size (each pixel doubled) is scaled back to the original by INTER_AREA, so the
     loop with max_frame_side = the original's longer side gives exactly twice the original's boxes."""

@@ -36,12 +36,34 @@ def test_a_head_that_doubles_the_box_is_held_by_the_limit():
     assert "static box (floor)" in table and "none (official loop)" in table and "| 1.02 |" in table
 
 
+def test_damping_holds_a_head_that_doubles_the_box_in_proportion():
+    """The same doubling head under ``size_lr``: a damped box grows by 1 + a per frame instead of 2, so
+    a smaller ``a`` scores higher, and the core's own settings come back afterwards."""
+    mod = _module()
+    net = build_net(96, 48, **tiny_net_kwargs())
+    core = TrackerCore(net, 4.0, 2.0, backend="eager")
+    F = net.cfg.feat_size
+    data = [(n, f[:8], g[:8]) for n, f, g in mod.load_sequences([real_sample_root()], ["Crossing"])]
+    core.init(data[0][1][0], data[0][2][0])
+    core.backend = FixedMaps(F, (F // 2, F // 2), (0.0, 0.0), (0.5, 0.5))
+    res = mod.run(core, data, [None], starts=(0.0,), progress=False, size_lrs=[None, 0.5, 0.05])
+    assert core.size_lr is None and core.max_size_change is None
+    official, half, slow = res["rows"]
+    assert [r["size_lr"] for r in res["rows"]] == [None, 0.5, 0.05]
+    assert official["auc"] < half["auc"] < slow["auc"]
+    assert "| size_lr 0.05 |" in mod.format_table(res)
+
+
 def test_bad_arguments_are_named():
     mod = _module()
     assert mod.parse_limits("none, 1.02") == [None, 1.02]
     for bad in ("1.0", "0.5", "abc", ""):
         with pytest.raises(ValueError, match="--limits"):
             mod.parse_limits(bad)
+    assert mod.parse_size_lrs("none,0.5, 1") == [None, 0.5, 1.0]
+    for bad in ("0", "1.5", "abc", ""):
+        with pytest.raises(ValueError, match="--size-lrs"):
+            mod.parse_size_lrs(bad)
     for bad in ("1", "-0.1", "x"):
         with pytest.raises(ValueError, match="--starts"):
             mod.parse_starts(bad)
