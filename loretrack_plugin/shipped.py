@@ -39,12 +39,13 @@ NAMES: Dict[str, str] = {"backbone": "demo-backbone", "teacher": f"demo-teacher-
 RECIPES: Dict[str, str] = {"backbone": "mini-stem/backbone", "teacher": "mini-stem/teacher",
                            "student": "mini-stem/student", "baseline": "mini-stem/baseline"}
 # The tracking loop of the miniature trackers: the official one (``max_size_change`` None) at the
-# search-area factor they were trained with, 4.0, with their size damped (SIZE_LR below). Chosen on the recipe's six validation videos (starts at
-# frame 0 and at 50 %), never on an evaluation set: the 192/96 backbone scored 56.6 / 56.8 / 36.0 AUC at
-# 3.5 / 4.0 / 4.5 in the official loop and 56.2 / 56.2 / 45.5 with a 2 % size limit per frame; the
-# 256/128 teacher 60.3 / 55.4 (official) and 55.3 / 57.8 (limit) at 3.5 / 4.0 - differences inside the
-# per-video swings (up to 17 points on one video), so the trained factor and the official loop stay
-# (experiments/mini/README.md). The older linear-patch models needed a 2 % limit and factor 3.5.
+# search-area factor they were trained with, 4.0, with their size damped (SIZE_LR below). Chosen on
+# the recipe's six validation videos (starts at frame 0 and at 50 %), never on an evaluation set: the
+# 192/96 backbone scored 56.6 / 56.8 / 36.0 AUC at 3.5 / 4.0 / 4.5 in the official loop and 56.2 /
+# 56.2 / 45.5 with a 2 % size limit per frame; the 256/128 teacher 60.3 / 55.4 (official) and 55.3 /
+# 57.8 (limit) at 3.5 / 4.0 - differences inside the per-video swings (up to 17 points on one video),
+# so the trained factor and the official loop stay (experiments/mini/README.md). The older
+# linear-patch models needed a 2 % limit and factor 3.5.
 MAX_SIZE_CHANGE = None
 SEARCH_FACTOR = 4.0
 TEMPLATE_FACTOR = 2.0

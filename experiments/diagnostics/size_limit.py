@@ -1,18 +1,19 @@
 """How much does limiting or damping the per-frame size change help a tracker? (``max_size_change``,
 ``size_lr``)
 
-Runs a tracker over OTB-layout sequences once per (limit, damping) pair (``none`` = the official loop)
-and scores every run with the got10k success AUC. To get more than one trajectory per video, each sequence is
-also restarted from later frames (``--starts 0,0.25,0.5,0.75``: initialised on the ground truth of
-the frame at that fraction of its length and tracked to its end, OTB's temporal-robustness idea),
-and the AUC is the mean over all (sequence, start) runs. The static box (the start box held on
-every frame) is scored on the same runs, as the floor.
+Runs a tracker over OTB-layout sequences once per (limit, damping) pair (``none`` = the official
+loop) and scores every run with the got10k success AUC. To get more than one trajectory per video,
+each sequence is also restarted from later frames (``--starts 0,0.25,0.5,0.75``: initialised on the
+ground truth of the frame at that fraction of its length and tracked to its end, OTB's
+temporal-robustness idea), and the AUC is the mean over all (sequence, start) runs. The static box
+(the start box held on every frame) is scored on the same runs, as the floor.
 
     python experiments/diagnostics/size_limit.py --tracker demo-teacher-256 --root DIR \
-        [--limits none,1.01,1.02,1.03] [--size-lrs none,0.3,0.5,0.7] [--starts 0,0.25,0.5,0.75] [--json out.json]
+        [--limits none,1.01,1.02,1.03] [--size-lrs none,0.3,0.5,0.7] [--starts 0,0.25,0.5,0.75] \
+        [--json out.json]
 
-Choose a limit or a damping on videos no model trained on and that are not an evaluation set (the miniature
-recipe keeps six real-train videos for that: experiments/mini/README.md).
+Choose a limit or a damping on videos no model trained on and that are not an evaluation set (the
+miniature recipe keeps six real-train videos for that: experiments/mini/README.md).
 """
 from __future__ import annotations
 
@@ -89,7 +90,8 @@ def load_sequences(roots, sequences=None):
 def run(tracker, data, limits, starts=(0.0,), checkpoint=None, progress: bool = True, size_lrs=(None,)):
     """``tracker``: a tracker name or file, or a built TrackerCore (its ``max_size_change`` and
     ``size_lr`` are set for each pair of ``limits`` x ``size_lrs`` in turn and restored afterwards).
-    Returns a dict with one row per pair and the static-box floor: ``auc`` (%, mean success curve of all runs) and ``per_sequence`` (mean over starts).
+    Returns a dict with one row per pair and the static-box floor: ``auc`` (%, mean success curve of
+    all runs) and ``per_sequence`` (mean over starts).
     """
     from tqdm import tqdm
 

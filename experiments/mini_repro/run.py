@@ -105,8 +105,7 @@ def main(argv=None) -> int:
         size_lr = parse_size_lr(args.size_lr)
     except ValueError as e:
         sys.exit(str(e))
-    loop_options = {"max_size_change": limit, "max_frame_side": side,
-              "size_lr": size_lr, "size_lr": size_lr}
+    loop_options = {"max_size_change": limit, "max_frame_side": side, "size_lr": size_lr}
     if not args.real_data or not os.path.isdir(args.real_data):
         sys.exit("--real-data: no folder of real training videos (set LORETRACK_REAL_TRAIN)")
 
